@@ -1,0 +1,7 @@
+"""The ASGI entry point hypercorn serves: `hypercorn bookapi.asgi:app`."""
+
+from __future__ import annotations
+
+from . import create_app
+
+app = create_app()

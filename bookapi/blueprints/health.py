@@ -1,0 +1,44 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from quart import Blueprint
+
+from ..errors import MONGO_UNAVAILABLE, REDIS_UNAVAILABLE, APIError
+from ..mongo import get_db, ping
+from ..redis_store import get_redis
+
+blueprint = Blueprint("health", __name__)
+PROBE_TIMEOUT_SECONDS = 1.0
+
+
+async def _answers(probe: Callable[[], Awaitable[Any]], failures: tuple[type[Exception], ...]) -> bool:
+    try:
+        await asyncio.wait_for(probe(), PROBE_TIMEOUT_SECONDS)
+    except (TimeoutError, *failures):
+        return False
+    return True
+
+
+@blueprint.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@blueprint.get("/readyz")
+async def readyz() -> dict[str, Any]:
+    """MongoDB and Redis both answer within a second; else 503 naming the one that does not."""
+    mongo_ok, redis_ok = await asyncio.gather(
+        _answers(lambda: ping(get_db()), MONGO_UNAVAILABLE),
+        _answers(lambda: get_redis().ping(), REDIS_UNAVAILABLE),
+    )
+    checks = {"mongodb": "ok" if mongo_ok else "unavailable", "redis": "ok" if redis_ok else "unavailable"}
+    if not (mongo_ok and redis_ok):
+        failing = " and ".join(name for name, state in checks.items() if state != "ok")
+        raise APIError(503, f"Not ready: {failing} unavailable.", code="not-ready", checks=checks)
+    return {"status": "ok", "checks": checks}

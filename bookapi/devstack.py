@@ -1,0 +1,232 @@
+"""Local MongoDB-protocol and Redis servers for development and tests, and the dev supervisor.
+
+`python -m bookapi.devstack run` starts what `MONGO_URI` / `REDIS_URL` do not point at
+(data under `var/`), then the Celery worker and hypercorn, and stops all of it on Ctrl-C.
+The test session uses `start_mongo` / `start_redis` with throwaway ports and folders.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from settings import PROJECT_DIR, read_environment
+
+FERRETDB_VERSION = "v1.24.2"
+FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
+VAR_DIR = PROJECT_DIR / "var"
+FERRETDB_BIN = VAR_DIR / "bin" / "ferretdb"
+
+
+class DevStackError(RuntimeError):
+    """A server could not be found, built or started; the message says what to do."""
+
+
+@dataclass
+class Server:
+    name: str
+    url: str
+    port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    data_dir: Path
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for_port(server: Server, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            log = server.log_path.read_text(errors="replace")[-2000:]
+            raise DevStackError(f"{server.name} exited with {server.process.returncode}:\n{log}")
+        try:
+            with socket.create_connection(("127.0.0.1", server.port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    server.stop()
+    raise DevStackError(f"{server.name} did not listen on port {server.port} within {timeout}s")
+
+
+def _spawn(name: str, argv: list[str], port: int, data_dir: Path, url: str) -> Server:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_path = data_dir / f"{name}.log"
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=data_dir
+        )
+    server = Server(name, url, port, process, log_path, data_dir)
+    wait_for_port(server)
+    return server
+
+
+def start_redis(port: int, data_dir: Path, persistent: bool = False) -> Server:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise DevStackError(
+            "redis-server is not installed: run `apt-get install redis-server` "
+            "(or set REDIS_URL to a Redis you run)"
+        )
+    argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data_dir)]
+    argv += ["--appendonly", "yes"] if persistent else ["--save", "", "--appendonly", "no"]
+    return _spawn("redis", argv, port, data_dir, f"redis://127.0.0.1:{port}/0")
+
+
+def build_ferretdb() -> Path:
+    """Build FerretDB with `go` into var/bin (once); return the binary's path."""
+    if FERRETDB_BIN.exists():
+        return FERRETDB_BIN
+    go = shutil.which("go")
+    if go is None:
+        raise DevStackError(
+            "No MongoDB-protocol server: put `mongod` on PATH, set MONGO_URI, "
+            "or install Go so FerretDB can be built"
+        )
+    FERRETDB_BIN.parent.mkdir(parents=True, exist_ok=True)
+    module = f"{FERRETDB_MODULE}@{FERRETDB_VERSION}"
+    subprocess.run([go, "mod", "download", module], check=True, cwd=tempfile.gettempdir())
+    listing = subprocess.run(
+        [go, "mod", "download", "-json", module],
+        check=True, capture_output=True, text=True, cwd=tempfile.gettempdir(),
+    )
+    source = Path(json.loads(listing.stdout)["Dir"])
+    with tempfile.TemporaryDirectory() as work:
+        tree = Path(work) / "ferretdb"
+        shutil.copytree(source, tree)
+        for path in [tree, *tree.rglob("*")]:
+            path.chmod(path.stat().st_mode | 0o200)  # the module cache is read-only
+        # The module zip lacks the version file `go generate` writes; without it the
+        # binary panics at start. Writing it is what FerretDB's own build does.
+        (tree / "build" / "version" / "version.txt").write_text(FERRETDB_VERSION + "\n")
+        subprocess.run(
+            [go, "build", "-o", str(FERRETDB_BIN), "./cmd/ferretdb"], check=True, cwd=tree
+        )
+    return FERRETDB_BIN
+
+
+def mongo_command(port: int, data_dir: Path) -> list[str]:
+    """A `mongod` on PATH if there is one, else FerretDB on SQLite."""
+    mongod = shutil.which("mongod")
+    if mongod is not None:
+        return [mongod, "--port", str(port), "--bind_ip", "127.0.0.1", "--dbpath", str(data_dir)]
+    ferretdb = str(build_ferretdb())
+    return [
+        ferretdb,
+        "--handler=sqlite",
+        f"--sqlite-url=file:{data_dir}/",
+        f"--state-dir={data_dir}",
+        f"--listen-addr=127.0.0.1:{port}",
+        "--debug-addr=-",
+        "--telemetry=disable",
+        "--log-level=warn",
+    ]
+
+
+def start_mongo(port: int, data_dir: Path, database: str = "bookapi") -> Server:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    url = f"mongodb://127.0.0.1:{port}/{database}"
+    return _spawn("mongo", mongo_command(port, data_dir), port, data_dir, url)
+
+
+def _run(port: int) -> int:
+    env = dict(read_environment())
+    servers: list[Server] = []
+    children: list[subprocess.Popen[bytes]] = []
+    try:
+        if not env.get("REDIS_URL"):
+            redis = start_redis(6379 if _port_free(6379) else free_port(), VAR_DIR / "redis", True)
+            servers.append(redis)
+            env["REDIS_URL"] = redis.url
+        if not env.get("MONGO_URI"):
+            mongo_port = 27017 if _port_free(27017) else free_port()
+            mongo = start_mongo(mongo_port, VAR_DIR / "mongo")
+            servers.append(mongo)
+            env["MONGO_URI"] = mongo.url
+        print(f"MongoDB: {env['MONGO_URI']}\nRedis:   {env['REDIS_URL']}", flush=True)
+        bin_dir = Path(sys.executable).parent
+        children.append(
+            subprocess.Popen(
+                [str(bin_dir / "celery"), "-A", "worker", "worker", "--loglevel=INFO"],
+                cwd=PROJECT_DIR, env=env,
+            )
+        )
+        children.append(
+            subprocess.Popen(
+                [str(bin_dir / "hypercorn"), "bookapi.asgi:app", "--bind", f"127.0.0.1:{port}"],
+                cwd=PROJECT_DIR, env=env,
+            )
+        )
+        print(f"bookapi on http://127.0.0.1:{port} (docs at /docs); Ctrl-C stops it", flush=True)
+        signal.signal(signal.SIGTERM, _interrupt)
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGINT)
+        for child in children:
+            try:
+                child.wait(15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        for server in servers:
+            server.stop()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bookapi.devstack")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="start local servers, the worker and hypercorn")
+    run.add_argument("--port", type=int, default=5000)
+    commands.add_parser("build-ferretdb", help="build FerretDB into var/bin if no mongod")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "build-ferretdb":
+            if shutil.which("mongod") is None:
+                print(build_ferretdb())
+            return 0
+        return _run(args.port)
+    except DevStackError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

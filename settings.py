@@ -1,0 +1,168 @@
+"""Configuration classes: the only place that reads the environment and `.env`.
+
+`BOOKAPI_ENV` picks the class (`development`, `testing`, `production`). Real
+environment variables win over `.env`, so a deployment never depends on a file
+that happens to lie around.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from dotenv import dotenv_values
+
+PROJECT_DIR = Path(__file__).resolve().parent
+
+# Development defaults: fine on a laptop, refused by ProductionConfig.
+DEV_SECRET_KEY = "dev-secret-key-change-me-in-production-0000"
+DEV_JWT_SECRET_KEY = "dev-jwt-secret-key-change-me-in-production-00"
+DEV_SECRETS = {DEV_SECRET_KEY, DEV_JWT_SECRET_KEY}
+MIN_SECRET_BYTES = 32
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or unsafe; the message names the variable to set."""
+
+
+def read_environment(env_file: Path | None = PROJECT_DIR / ".env") -> dict[str, str]:
+    """Merge `.env` under the real environment (the environment wins)."""
+    values: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ)
+    return values
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as error:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from error
+
+
+class Config:
+    """Settings shared by every environment; subclasses change the defaults."""
+
+    ENV_NAME = "base"
+    DEBUG = False
+    TESTING = False
+    SECRET_KEY = DEV_SECRET_KEY
+    JWT_SECRET_KEY = DEV_JWT_SECRET_KEY
+    MONGO_URI = "mongodb://127.0.0.1:27017/bookapi"
+    MONGO_DB = ""  # empty: the database named in MONGO_URI, else "bookapi"
+    MONGO_DRIVER = "motor"
+    MONGO_TIMEOUT_MS = 2000
+    REDIS_URL = "redis://127.0.0.1:6379/0"
+    REDIS_TIMEOUT_SECONDS = 1.0
+    CELERY_BROKER_URL = ""  # empty: REDIS_URL
+    MAX_JSON_BYTES = 1024 * 1024
+    MAX_IMPORT_BYTES = 100 * 1024 * 1024
+    JWT_ACCESS_TOKEN_MINUTES = 15
+    JWT_REFRESH_TOKEN_DAYS = 14
+    RETRY_AFTER_SECONDS = 5
+
+    def __init__(self, environ: Mapping[str, str] | None = None, **overrides: Any) -> None:
+        env = read_environment() if environ is None else environ
+        self.SECRET_KEY = env.get("SECRET_KEY", self.SECRET_KEY)
+        self.JWT_SECRET_KEY = env.get("JWT_SECRET_KEY", self.JWT_SECRET_KEY)
+        self.MONGO_URI = env.get("MONGO_URI", self.MONGO_URI)
+        self.MONGO_DB = env.get("MONGO_DB", self.MONGO_DB)
+        self.MONGO_DRIVER = env.get("MONGO_DRIVER", self.MONGO_DRIVER)
+        self.MONGO_TIMEOUT_MS = _int(env, "MONGO_TIMEOUT_MS", self.MONGO_TIMEOUT_MS)
+        self.REDIS_URL = env.get("REDIS_URL", self.REDIS_URL)
+        self.CELERY_BROKER_URL = env.get("CELERY_BROKER_URL", self.CELERY_BROKER_URL)
+        self.MAX_JSON_BYTES = _int(env, "MAX_JSON_BYTES", self.MAX_JSON_BYTES)
+        self.MAX_IMPORT_BYTES = _int(env, "MAX_IMPORT_BYTES", self.MAX_IMPORT_BYTES)
+        self.JWT_ACCESS_TOKEN_MINUTES = _int(
+            env, "JWT_ACCESS_TOKEN_MINUTES", self.JWT_ACCESS_TOKEN_MINUTES
+        )
+        self.JWT_REFRESH_TOKEN_DAYS = _int(
+            env, "JWT_REFRESH_TOKEN_DAYS", self.JWT_REFRESH_TOKEN_DAYS
+        )
+        for name, value in overrides.items():
+            if not name.isupper() or not hasattr(self, name):
+                raise ConfigError(f"unknown setting {name}")
+            setattr(self, name, value)
+        self.validate()
+
+    def validate(self) -> None:
+        """Reject settings the app cannot run with."""
+        if self.MONGO_DRIVER not in ("motor", "pymongo"):
+            raise ConfigError(
+                f"MONGO_DRIVER must be 'motor' or 'pymongo', got {self.MONGO_DRIVER!r}"
+            )
+
+    @property
+    def broker_url(self) -> str:
+        return self.CELERY_BROKER_URL or self.REDIS_URL
+
+    def quart_config(self) -> dict[str, Any]:
+        """The settings as Quart and its extensions expect them."""
+        values = {name: getattr(self, name) for name in dir(self) if name.isupper()}
+        values.update(
+            MAX_CONTENT_LENGTH=self.MAX_JSON_BYTES,
+            JWT_ALGORITHM="HS256",
+            # Pinned: tokens signed with anything else (none, HS512) are refused.
+            JWT_DECODE_ALGORITHMS=["HS256"],
+            JWT_TOKEN_LOCATION=["headers"],
+            JWT_IDENTITY_CLAIM="sub",
+            JWT_ACCESS_TOKEN_EXPIRES=timedelta(minutes=self.JWT_ACCESS_TOKEN_MINUTES),
+            JWT_REFRESH_TOKEN_EXPIRES=timedelta(days=self.JWT_REFRESH_TOKEN_DAYS),
+            # Errors render as problem details, never as Quart's debug page.
+            PROPAGATE_EXCEPTIONS=False,
+        )
+        return values
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+    DEBUG = True
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+    MONGO_URI = "mongodb://127.0.0.1:27017/bookapi_test"
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    SECRET_KEY = ""
+    JWT_SECRET_KEY = ""
+
+    def validate(self) -> None:
+        super().validate()
+        for name in ("SECRET_KEY", "JWT_SECRET_KEY"):
+            value = getattr(self, name)
+            if not value:
+                raise ConfigError(f"{name} is not set: set it to a random string of 32+ bytes")
+            if value in DEV_SECRETS:
+                raise ConfigError(f"{name} is a development default: set a secret of your own")
+            if len(value.encode()) < MIN_SECRET_BYTES:
+                raise ConfigError(f"{name} is shorter than {MIN_SECRET_BYTES} bytes: set a longer one")
+
+
+CONFIG_CLASSES: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Config:
+    """Build the config class that `BOOKAPI_ENV` names, filled from the environment."""
+    env = read_environment() if environ is None else environ
+    name = env.get("BOOKAPI_ENV", "development")
+    try:
+        config_class = CONFIG_CLASSES[name]
+    except KeyError as error:
+        choices = ", ".join(CONFIG_CLASSES)
+        raise ConfigError(f"BOOKAPI_ENV must be one of {choices}, got {name!r}") from error
+    return config_class(env)

@@ -1,0 +1,118 @@
+"""Test fixtures: real MongoDB-protocol and Redis servers, a fresh database per test.
+
+Unless MONGO_URI / REDIS_URL are given, the session starts throwaway servers on free
+ports with temporary data and stops them at the end.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
+
+import pytest
+from pymongo import MongoClient
+from quart import Quart
+from quart.typing import TestClientProtocol
+from quart_jwt_extended import create_access_token
+
+from bookapi import create_app
+from bookapi.devstack import Server, free_port, start_mongo, start_redis
+from settings import TestingConfig, read_environment
+
+OWNER_ID = "a" * 24
+MintToken = Callable[..., Awaitable[str]]
+
+
+@pytest.fixture(scope="session")
+def environment() -> dict[str, str]:
+    return read_environment(env_file=None)
+
+
+@pytest.fixture(scope="session")
+def redis_url(environment: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if environment.get("REDIS_URL"):
+        yield environment["REDIS_URL"]
+        return
+    server = start_redis(free_port(), tmp_path_factory.mktemp("redis"))
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def mongo_server(
+    environment: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server | None]:
+    """The session's own MongoDB-protocol server; None when MONGO_URI names one."""
+    if environment.get("MONGO_URI"):
+        yield None
+        return
+    server = start_mongo(free_port(), tmp_path_factory.mktemp("mongo"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def mongo_uri(environment: dict[str, str], mongo_server: Server | None) -> str:
+    return mongo_server.url if mongo_server else environment["MONGO_URI"]
+
+
+@pytest.fixture(params=["motor", "pymongo"])
+def mongo_driver(request: pytest.FixtureRequest) -> str:
+    """Run a test once per driver: Motor and PyMongo's AsyncMongoClient."""
+    driver: str = request.param
+    return driver
+
+
+@pytest.fixture
+def database_name() -> str:
+    return f"test_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def settings(
+    mongo_uri: str, redis_url: str, database_name: str, mongo_driver: str
+) -> Iterator[TestingConfig]:
+    yield TestingConfig(
+        {}, MONGO_URI=mongo_uri, MONGO_DB=database_name, REDIS_URL=redis_url, MONGO_DRIVER=mongo_driver
+    )
+    # Each test had its own database: drop it so the server does not fill up.
+    with MongoClient(mongo_uri, serverSelectionTimeoutMS=2000) as client:
+        client.drop_database(database_name)
+
+
+@pytest.fixture
+def unstarted_app(settings: TestingConfig) -> Quart:
+    """The app before startup, for tests that add routes or change config first."""
+    return create_app(settings)
+
+
+@pytest.fixture
+async def app(unstarted_app: Quart) -> AsyncIterator[Quart]:
+    async with unstarted_app.test_app() as test_app:
+        yield test_app.app  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def client(app: Quart) -> TestClientProtocol:
+    return app.test_client()
+
+
+@pytest.fixture
+def mint_token(app: Quart) -> MintToken:
+    """Sign an access token the way the app does, for a user id and role."""
+
+    async def mint(user_id: str | None = None, role: str = "user", **extra: Any) -> str:
+        async with app.app_context():
+            token: str = create_access_token(
+                identity=user_id or uuid.uuid4().hex[:24], user_claims={"role": role}, **extra
+            )
+        return token
+
+    return mint
+
+
+@pytest.fixture
+async def auth_header(mint_token: MintToken) -> dict[str, str]:
+    return {"Authorization": f"Bearer {await mint_token(OWNER_ID)}"}
+

@@ -1,0 +1,8 @@
+"""The Celery worker entry point: `celery -A worker worker`."""
+
+from __future__ import annotations
+
+from bookapi.celery_app import create_celery
+from settings import load_settings
+
+app = create_celery(load_settings())
