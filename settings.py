@@ -146,7 +146,9 @@ class ProductionConfig(Config):
             if value in DEV_SECRETS:
                 raise ConfigError(f"{name} is a development default: set a secret of your own")
             if len(value.encode()) < MIN_SECRET_BYTES:
-                raise ConfigError(f"{name} is shorter than {MIN_SECRET_BYTES} bytes: set a longer one")
+                raise ConfigError(
+                    f"{name} is shorter than {MIN_SECRET_BYTES} bytes: set a longer one"
+                )
 
 
 CONFIG_CLASSES: dict[str, type[Config]] = {

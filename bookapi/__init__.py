@@ -20,7 +20,8 @@ def create_app(settings: Config | None = None) -> Quart:
     settings = settings or load_settings()
     app = Quart(__name__, static_folder=None)
     app.config.from_mapping(settings.quart_config())
-    logging.basicConfig(level=logging.DEBUG if settings.DEBUG else logging.INFO)
+    logging.basicConfig(level=logging.INFO)
+    logging.getLogger("bookapi").setLevel(logging.DEBUG if settings.DEBUG else logging.INFO)
 
     QuartSchema(
         app,

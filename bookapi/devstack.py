@@ -112,7 +112,10 @@ def build_ferretdb() -> Path:
     subprocess.run([go, "mod", "download", module], check=True, cwd=tempfile.gettempdir())
     listing = subprocess.run(
         [go, "mod", "download", "-json", module],
-        check=True, capture_output=True, text=True, cwd=tempfile.gettempdir(),
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=tempfile.gettempdir(),
     )
     source = Path(json.loads(listing.stdout)["Dir"])
     with tempfile.TemporaryDirectory() as work:
@@ -172,16 +175,20 @@ def _run(port: int) -> int:
         children.append(
             subprocess.Popen(
                 [str(bin_dir / "celery"), "-A", "worker", "worker", "--loglevel=INFO"],
-                cwd=PROJECT_DIR, env=env,
+                cwd=PROJECT_DIR,
+                env=env,
             )
         )
         children.append(
             subprocess.Popen(
                 [str(bin_dir / "hypercorn"), "bookapi.asgi:app", "--bind", f"127.0.0.1:{port}"],
-                cwd=PROJECT_DIR, env=env,
+                cwd=PROJECT_DIR,
+                env=env,
             )
         )
         print(f"bookapi on http://127.0.0.1:{port} (docs at /docs); Ctrl-C stops it", flush=True)
+        # Explicit handlers: a shell's background job starts with SIGINT ignored.
+        signal.signal(signal.SIGINT, _interrupt)
         signal.signal(signal.SIGTERM, _interrupt)
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
@@ -191,7 +198,7 @@ def _run(port: int) -> int:
     finally:
         for child in children:
             if child.poll() is None:
-                child.send_signal(signal.SIGINT)
+                child.terminate()  # both hypercorn and celery shut down cleanly on SIGTERM
         for child in children:
             try:
                 child.wait(15)

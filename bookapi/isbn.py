@@ -9,7 +9,7 @@ _ISBN10 = re.compile(r"\d{9}[\dX]")
 _ISBN13 = re.compile(r"\d{13}")
 
 
-class InvalidISBN(ValueError):
+class InvalidISBNError(ValueError):
     pass
 
 
@@ -20,7 +20,9 @@ def isbn10_check_digit(first_nine: str) -> str:
 
 
 def isbn13_check_digit(first_twelve: str) -> str:
-    total = sum(int(digit) * (3 if position % 2 else 1) for position, digit in enumerate(first_twelve))
+    total = sum(
+        int(digit) * (3 if position % 2 else 1) for position, digit in enumerate(first_twelve)
+    )
     return str((10 - total % 10) % 10)
 
 
@@ -29,13 +31,13 @@ def normalize_isbn(raw: str) -> str:
     compact = _SEPARATORS.sub("", raw).upper()
     if _ISBN13.fullmatch(compact):
         if not compact.startswith(("978", "979")):
-            raise InvalidISBN("an ISBN-13 starts with 978 or 979")
+            raise InvalidISBNError("an ISBN-13 starts with 978 or 979")
         if isbn13_check_digit(compact[:12]) != compact[12]:
-            raise InvalidISBN("the ISBN-13 check digit is wrong")
+            raise InvalidISBNError("the ISBN-13 check digit is wrong")
         return compact
     if _ISBN10.fullmatch(compact):
         if isbn10_check_digit(compact[:9]) != compact[9]:
-            raise InvalidISBN("the ISBN-10 check digit is wrong")
+            raise InvalidISBNError("the ISBN-10 check digit is wrong")
         body = "978" + compact[:9]
         return body + isbn13_check_digit(body)
-    raise InvalidISBN("an ISBN has 10 or 13 digits (hyphens and spaces allowed)")
+    raise InvalidISBNError("an ISBN has 10 or 13 digits (hyphens and spaces allowed)")

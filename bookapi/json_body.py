@@ -14,7 +14,9 @@ async def require_json_content_type() -> None:
         return
     if request.mimetype != "application/json":
         raise APIError(
-            415, "Send the body as JSON with Content-Type: application/json.", code="unsupported-media-type"
+            415,
+            "Send the body as JSON with Content-Type: application/json.",
+            code="unsupported-media-type",
         )
 
 

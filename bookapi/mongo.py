@@ -11,6 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from pymongo.errors import DuplicateKeyError, OperationFailure
 from pymongo.uri_parser import parse_uri
 from quart import Quart, current_app
 
@@ -57,6 +58,17 @@ async def close_client(client: Any) -> None:
 
 async def ping(db: Database) -> None:
     await db.command("ping")
+
+
+def is_duplicate_key(error: OperationFailure) -> bool:
+    """A unique-index violation, however the server reports it.
+
+    MongoDB says DuplicateKeyError (code 11000); FerretDB v1 on SQLite says so on
+    insert but reports an update that breaks a unique index as an internal error.
+    """
+    if isinstance(error, DuplicateKeyError) or error.code == 11000:
+        return True
+    return error.code == 1 and "UNIQUE constraint failed" in str(error)
 
 
 def get_db() -> Database:
@@ -106,4 +118,3 @@ def init_app(app: Quart, index_builders: list[IndexBuilder]) -> None:
             retry.cancel()
         await close_client(app.extensions.pop("mongo_client"))
         app.extensions.pop("mongo_db", None)
-

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from pymongo import MongoClient
 from quart import Quart
-from quart.typing import TestClientProtocol
+from quart.typing import TestClientProtocol as Client
 from quart_jwt_extended import create_access_token
 
 from bookapi import create_app
@@ -30,7 +30,9 @@ def environment() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def redis_url(environment: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def redis_url(
+    environment: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     if environment.get("REDIS_URL"):
         yield environment["REDIS_URL"]
         return
@@ -57,11 +59,13 @@ def mongo_uri(environment: dict[str, str], mongo_server: Server | None) -> str:
     return mongo_server.url if mongo_server else environment["MONGO_URI"]
 
 
-@pytest.fixture(params=["motor", "pymongo"])
-def mongo_driver(request: pytest.FixtureRequest) -> str:
-    """Run a test once per driver: Motor and PyMongo's AsyncMongoClient."""
-    driver: str = request.param
-    return driver
+BOTH_DRIVERS = pytest.mark.parametrize("mongo_driver", ["motor", "pymongo"])
+
+
+@pytest.fixture
+def mongo_driver() -> str:
+    """Motor, unless a test is marked BOTH_DRIVERS to run with AsyncMongoClient too."""
+    return "motor"
 
 
 @pytest.fixture
@@ -74,9 +78,14 @@ def settings(
     mongo_uri: str, redis_url: str, database_name: str, mongo_driver: str
 ) -> Iterator[TestingConfig]:
     yield TestingConfig(
-        {}, MONGO_URI=mongo_uri, MONGO_DB=database_name, REDIS_URL=redis_url, MONGO_DRIVER=mongo_driver
+        {},
+        MONGO_URI=mongo_uri,
+        MONGO_DB=database_name,
+        REDIS_URL=redis_url,
+        MONGO_DRIVER=mongo_driver,
     )
     # Each test had its own database: drop it so the server does not fill up.
+    client: MongoClient[dict[str, Any]]
     with MongoClient(mongo_uri, serverSelectionTimeoutMS=2000) as client:
         client.drop_database(database_name)
 
@@ -94,20 +103,25 @@ async def app(unstarted_app: Quart) -> AsyncIterator[Quart]:
 
 
 @pytest.fixture
-def client(app: Quart) -> TestClientProtocol:
+def client(app: Quart) -> Client:
     return app.test_client()
+
+
+async def mint_access_token(
+    app: Quart, user_id: str | None = None, role: str = "user", **extra: Any
+) -> str:
+    """Sign an access token the way the app does, for a user id and role."""
+    async with app.app_context():
+        token: str = create_access_token(
+            identity=user_id or uuid.uuid4().hex[:24], user_claims={"role": role}, **extra
+        )
+    return token
 
 
 @pytest.fixture
 def mint_token(app: Quart) -> MintToken:
-    """Sign an access token the way the app does, for a user id and role."""
-
     async def mint(user_id: str | None = None, role: str = "user", **extra: Any) -> str:
-        async with app.app_context():
-            token: str = create_access_token(
-                identity=user_id or uuid.uuid4().hex[:24], user_claims={"role": role}, **extra
-            )
-        return token
+        return await mint_access_token(app, user_id, role, **extra)
 
     return mint
 
@@ -115,4 +129,3 @@ def mint_token(app: Quart) -> MintToken:
 @pytest.fixture
 async def auth_header(mint_token: MintToken) -> dict[str, str]:
     return {"Authorization": f"Bearer {await mint_token(OWNER_ID)}"}
-

@@ -10,7 +10,6 @@ from quart import Blueprint, Response, request
 from quart_schema import (
     document_response,
     security_scheme,
-    tag,
     validate_querystring,
     validate_request,
 )
@@ -24,7 +23,7 @@ from ..schemas.problems import Problem
 
 blueprint = Blueprint("books", __name__, url_prefix="/api/v1/books")
 OBJECT_ID = re.compile(r"[0-9a-f]{24}")
-BEARER = [{"bearer": []}]
+BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 
 
 def parse_book_id(raw: str) -> ObjectId:

@@ -16,10 +16,14 @@ blueprint = Blueprint("health", __name__)
 PROBE_TIMEOUT_SECONDS = 1.0
 
 
-async def _answers(probe: Callable[[], Awaitable[Any]], failures: tuple[type[Exception], ...]) -> bool:
+async def _answers(
+    probe: Callable[[], Awaitable[Any]], failures: tuple[type[Exception], ...]
+) -> bool:
     try:
         await asyncio.wait_for(probe(), PROBE_TIMEOUT_SECONDS)
-    except (TimeoutError, *failures):
+    except TimeoutError:
+        return False
+    except failures:
         return False
     return True
 
@@ -37,7 +41,10 @@ async def readyz() -> dict[str, Any]:
         _answers(lambda: ping(get_db()), MONGO_UNAVAILABLE),
         _answers(lambda: get_redis().ping(), REDIS_UNAVAILABLE),
     )
-    checks = {"mongodb": "ok" if mongo_ok else "unavailable", "redis": "ok" if redis_ok else "unavailable"}
+    checks = {
+        "mongodb": "ok" if mongo_ok else "unavailable",
+        "redis": "ok" if redis_ok else "unavailable",
+    }
     if not (mongo_ok and redis_ok):
         failing = " and ".join(name for name, state in checks.items() if state != "ok")
         raise APIError(503, f"Not ready: {failing} unavailable.", code="not-ready", checks=checks)

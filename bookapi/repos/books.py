@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, NoReturn
 
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import OperationFailure
 
-from ..mongo import Database
+from ..mongo import Database, is_duplicate_key
 from ..paging import decode_cursor, encode_cursor, fingerprint, invalid_cursor
 from ..schemas.books import BookListQuery
 from ..timestamps import from_rfc3339, to_rfc3339, utc_now
@@ -80,7 +80,7 @@ def to_api(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def etag(document: dict[str, Any]) -> str:
-    return f"\"{document['_id']}-{document['version']}\""
+    return f'"{document["_id"]}-{document["version"]}"'
 
 
 def version_from_etag(book_id: ObjectId, tag: str) -> int | None:
@@ -92,7 +92,9 @@ def version_from_etag(book_id: ObjectId, tag: str) -> int | None:
     return int(suffix) if suffix.isdigit() else None
 
 
-async def _raise_duplicate(db: Database, isbn: str, error: DuplicateKeyError) -> None:
+async def _raise_if_duplicate(db: Database, isbn: str, error: OperationFailure) -> NoReturn:
+    if not is_duplicate_key(error):
+        raise error
     existing = await db[COLLECTION].find_one({"isbn": isbn}, {"_id": 1})
     raise DuplicateIsbnError(isbn, str(existing["_id"]) if existing else None) from error
 
@@ -110,8 +112,8 @@ async def insert_book(db: Database, fields: dict[str, Any], created_by: str) -> 
     }
     try:
         await db[COLLECTION].insert_one(document)
-    except DuplicateKeyError as error:
-        await _raise_duplicate(db, fields["isbn"], error)
+    except OperationFailure as error:
+        await _raise_if_duplicate(db, fields["isbn"], error)
     return document
 
 
@@ -135,8 +137,8 @@ async def update_book(
         document: dict[str, Any] | None = await db[COLLECTION].find_one_and_update(
             selector, update, return_document=ReturnDocument.AFTER
         )
-    except DuplicateKeyError as error:
-        await _raise_duplicate(db, changes["isbn"], error)
+    except OperationFailure as error:
+        await _raise_if_duplicate(db, changes.get("isbn", ""), error)
     return document
 
 
@@ -178,9 +180,9 @@ def _after(field: str, descending: bool, value: Any, last_id: ObjectId) -> dict[
     beyond, id_beyond = ("$lt", {"$lt": last_id}) if descending else ("$gt", {"$gt": last_id})
     if value is None:
         same_value_later = {field: None, "_id": id_beyond}
-        return same_value_later if descending else {
-            "$or": [same_value_later, {field: {"$ne": None}}]
-        }
+        return (
+            same_value_later if descending else {"$or": [same_value_later, {field: {"$ne": None}}]}
+        )
     clauses: list[dict[str, Any]] = [
         {field: {beyond: value}},
         {field: value, "_id": id_beyond},
@@ -191,8 +193,9 @@ def _after(field: str, descending: bool, value: Any, last_id: ObjectId) -> dict[
 
 
 def _cursor_value(field: str, document: dict[str, Any]) -> Any:
-    value = document.get(field)
-    return to_rfc3339(value) if field == "created_at" else value
+    if field == "created_at":
+        return to_rfc3339(document["created_at"])
+    return document.get(field)
 
 
 def _position_value(field: str, position: dict[str, Any]) -> Any:
@@ -206,9 +209,7 @@ def _position_value(field: str, position: dict[str, Any]) -> Any:
     return value
 
 
-async def list_books(
-    db: Database, query: BookListQuery
-) -> tuple[list[dict[str, Any]], str | None]:
+async def list_books(db: Database, query: BookListQuery) -> tuple[list[dict[str, Any]], str | None]:
     """One page of matching books in the requested order, and the cursor of the next page."""
     descending = query.sort.startswith("-")
     field = SORT_FIELDS[query.sort.lstrip("-")]

@@ -1,0 +1,19 @@
+# bookapi API and worker image. Dependencies install before the source is copied,
+# so editing code does not reinstall them; the process runs as nobody.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+
+COPY requirements.txt ./
+RUN pip install -r requirements.txt
+
+COPY settings.py worker.py ./
+COPY bookapi ./bookapi
+
+USER nobody
+ENV BOOKAPI_ENV=production PORT=5000
+EXPOSE 5000
+HEALTHCHECK --interval=10s --timeout=3s --retries=3 \
+  CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/healthz', timeout=2)"
+CMD ["sh", "-c", "exec hypercorn bookapi.asgi:app --bind 0.0.0.0:${PORT} --workers ${WEB_WORKERS:-2}"]

@@ -1,0 +1,68 @@
+"""Config classes: the environment picks one; production refuses unsafe secrets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from settings import (
+    DEV_JWT_SECRET_KEY,
+    ConfigError,
+    DevelopmentConfig,
+    ProductionConfig,
+    TestingConfig,
+    load_settings,
+    read_environment,
+)
+
+STRONG = "s" * 40
+
+
+def test_bookapi_env_picks_the_class() -> None:
+    assert isinstance(load_settings({}), DevelopmentConfig)
+    assert isinstance(load_settings({"BOOKAPI_ENV": "testing"}), TestingConfig)
+    with pytest.raises(ConfigError, match="BOOKAPI_ENV"):
+        load_settings({"BOOKAPI_ENV": "staging"})
+
+
+def test_values_come_from_the_environment() -> None:
+    config = load_settings({"MONGO_URI": "mongodb://db:27017/x", "MAX_JSON_BYTES": "10"})
+    assert config.MONGO_URI == "mongodb://db:27017/x"
+    assert config.quart_config()["MAX_CONTENT_LENGTH"] == 10
+    with pytest.raises(ConfigError, match="MAX_JSON_BYTES"):
+        load_settings({"MAX_JSON_BYTES": "lots"})
+    with pytest.raises(ConfigError, match="MONGO_DRIVER"):
+        load_settings({"MONGO_DRIVER": "mongoengine"})
+
+
+def test_dotenv_is_read_but_the_environment_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("MONGO_DB=from_file\nREDIS_URL=redis://file:6379/0\n")
+    monkeypatch.setenv("REDIS_URL", "redis://env:6379/0")
+    values = read_environment(env_file)
+    assert values["MONGO_DB"] == "from_file"
+    assert values["REDIS_URL"] == "redis://env:6379/0"
+
+
+def test_production_accepts_strong_secrets() -> None:
+    config = ProductionConfig({"SECRET_KEY": STRONG, "JWT_SECRET_KEY": STRONG + "j"})
+    assert config.JWT_SECRET_KEY == STRONG + "j"
+
+
+@pytest.mark.parametrize(
+    ("environ", "variable"),
+    [
+        ({"JWT_SECRET_KEY": STRONG}, "SECRET_KEY"),
+        ({"SECRET_KEY": STRONG}, "JWT_SECRET_KEY"),
+        ({"SECRET_KEY": STRONG, "JWT_SECRET_KEY": DEV_JWT_SECRET_KEY}, "JWT_SECRET_KEY"),
+        ({"SECRET_KEY": "short", "JWT_SECRET_KEY": STRONG}, "SECRET_KEY"),
+    ],
+)
+def test_production_refuses_missing_default_or_short_secrets(
+    environ: dict[str, str], variable: str
+) -> None:
+    with pytest.raises(ConfigError, match=f"^{variable} "):
+        load_settings({"BOOKAPI_ENV": "production", **environ})
