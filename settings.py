@@ -37,14 +37,33 @@ def read_environment(env_file: Path | None = PROJECT_DIR / ".env") -> dict[str, 
     return values
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
+def _parse(name: str, raw: str, kind: type) -> Any:
+    if kind is str:
+        return raw
     try:
-        return int(raw)
+        return kind(raw)
     except ValueError as error:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from error
+        raise ConfigError(f"{name} must be {kind.__name__}, got {raw!r}") from error
+
+
+# The settings an environment variable of the same name may set.
+ENVIRONMENT_SETTINGS = (
+    "SECRET_KEY",
+    "JWT_SECRET_KEY",
+    "MONGO_URI",
+    "MONGO_DB",
+    "MONGO_DRIVER",
+    "MONGO_TIMEOUT_MS",
+    "REDIS_URL",
+    "REDIS_PREFIX",
+    "CELERY_BROKER_URL",
+    "MAX_JSON_BYTES",
+    "MAX_IMPORT_BYTES",
+    "JWT_ACCESS_TOKEN_MINUTES",
+    "JWT_REFRESH_TOKEN_DAYS",
+    "LOGIN_FAILURES_PER_MINUTE",
+    "REGISTRATIONS_PER_HOUR",
+)
 
 
 class Config:
@@ -61,31 +80,21 @@ class Config:
     MONGO_TIMEOUT_MS = 2000
     REDIS_URL = "redis://127.0.0.1:6379/0"
     REDIS_TIMEOUT_SECONDS = 1.0
+    REDIS_PREFIX = "bookapi:"  # every key this app writes starts with it
     CELERY_BROKER_URL = ""  # empty: REDIS_URL
     MAX_JSON_BYTES = 1024 * 1024
     MAX_IMPORT_BYTES = 100 * 1024 * 1024
     JWT_ACCESS_TOKEN_MINUTES = 15
     JWT_REFRESH_TOKEN_DAYS = 14
     RETRY_AFTER_SECONDS = 5
+    LOGIN_FAILURES_PER_MINUTE = 5  # per client address and email
+    REGISTRATIONS_PER_HOUR = 20  # per client address
 
     def __init__(self, environ: Mapping[str, str] | None = None, **overrides: Any) -> None:
         env = read_environment() if environ is None else environ
-        self.SECRET_KEY = env.get("SECRET_KEY", self.SECRET_KEY)
-        self.JWT_SECRET_KEY = env.get("JWT_SECRET_KEY", self.JWT_SECRET_KEY)
-        self.MONGO_URI = env.get("MONGO_URI", self.MONGO_URI)
-        self.MONGO_DB = env.get("MONGO_DB", self.MONGO_DB)
-        self.MONGO_DRIVER = env.get("MONGO_DRIVER", self.MONGO_DRIVER)
-        self.MONGO_TIMEOUT_MS = _int(env, "MONGO_TIMEOUT_MS", self.MONGO_TIMEOUT_MS)
-        self.REDIS_URL = env.get("REDIS_URL", self.REDIS_URL)
-        self.CELERY_BROKER_URL = env.get("CELERY_BROKER_URL", self.CELERY_BROKER_URL)
-        self.MAX_JSON_BYTES = _int(env, "MAX_JSON_BYTES", self.MAX_JSON_BYTES)
-        self.MAX_IMPORT_BYTES = _int(env, "MAX_IMPORT_BYTES", self.MAX_IMPORT_BYTES)
-        self.JWT_ACCESS_TOKEN_MINUTES = _int(
-            env, "JWT_ACCESS_TOKEN_MINUTES", self.JWT_ACCESS_TOKEN_MINUTES
-        )
-        self.JWT_REFRESH_TOKEN_DAYS = _int(
-            env, "JWT_REFRESH_TOKEN_DAYS", self.JWT_REFRESH_TOKEN_DAYS
-        )
+        for name in ENVIRONMENT_SETTINGS:
+            if env.get(name, "") != "":
+                setattr(self, name, _parse(name, env[name], type(getattr(self, name))))
         for name, value in overrides.items():
             if not name.isupper() or not hasattr(self, name):
                 raise ConfigError(f"unknown setting {name}")

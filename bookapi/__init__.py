@@ -10,9 +10,10 @@ from quart_schema import HttpSecurityScheme, Info, QuartSchema
 
 from settings import Config, load_settings
 
-from . import errors, json_body, mongo, redis_store
-from .blueprints import books, health
+from . import commands, errors, json_body, mongo, rate_limits, redis_store
+from .blueprints import auth, books, health
 from .repos.books import ensure_book_indexes
+from .repos.users import ensure_user_indexes
 
 
 def create_app(settings: Config | None = None) -> Quart:
@@ -35,8 +36,11 @@ def create_app(settings: Config | None = None) -> Quart:
     JWTManager(app)
     errors.init_app(app)
     json_body.init_app(app)
-    mongo.init_app(app, index_builders=[ensure_book_indexes])
+    mongo.init_app(app, index_builders=[ensure_book_indexes, ensure_user_indexes])
     redis_store.init_app(app)
+    rate_limits.init_app(app)
+    commands.init_app(app)
     app.register_blueprint(health.blueprint)
+    app.register_blueprint(auth.blueprint)
     app.register_blueprint(books.blueprint)
     return app

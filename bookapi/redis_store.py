@@ -23,6 +23,12 @@ def get_redis() -> Redis:
     return redis
 
 
+def redis_key(name: str) -> str:
+    """`name` under this deployment's prefix, so several apps (or tests) can share a Redis."""
+    prefix: str = current_app.config["REDIS_PREFIX"]
+    return prefix + name
+
+
 def init_app(app: Quart) -> None:
     @app.before_serving
     async def open_redis() -> None:

@@ -3,25 +3,28 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from redis.asyncio import Redis
 
-KEY_PREFIX = "bookapi:revoked:"
+from .redis_store import redis_key
 
 
-async def revoke(redis: Redis, jti: str, expires_at: int) -> None:
-    # A token that has expired anyway needs no entry; keep at least a second so a
+def _ttl(claims: dict[str, Any]) -> int:
+    # A token past its expiry is refused anyway; keep at least a second so a
     # token in its last moment cannot slip through.
-    ttl = max(int(expires_at - time.time()) + 1, 1)
-    await redis.set(KEY_PREFIX + jti, "1", ex=ttl)
+    return max(int(claims["exp"] - time.time()) + 1, 1)
 
 
-async def revoke_once(redis: Redis, jti: str, expires_at: int) -> bool:
-    """Revoke a token; False if it was already revoked (a refresh token reused)."""
-    ttl = max(int(expires_at - time.time()) + 1, 1)
-    created = await redis.set(KEY_PREFIX + jti, "1", ex=ttl, nx=True)
+async def revoke(redis: Redis, claims: dict[str, Any]) -> None:
+    await redis.set(redis_key(f"revoked:{claims['jti']}"), "1", ex=_ttl(claims))
+
+
+async def revoke_once(redis: Redis, claims: dict[str, Any]) -> bool:
+    """Revoke a token; False if it was revoked already (a refresh token used twice)."""
+    created = await redis.set(redis_key(f"revoked:{claims['jti']}"), "1", ex=_ttl(claims), nx=True)
     return bool(created)
 
 
 async def is_revoked(redis: Redis, jti: str) -> bool:
-    return bool(await redis.exists(KEY_PREFIX + jti))
+    return bool(await redis.exists(redis_key(f"revoked:{jti}")))

@@ -82,6 +82,7 @@ def settings(
         MONGO_URI=mongo_uri,
         MONGO_DB=database_name,
         REDIS_URL=redis_url,
+        REDIS_PREFIX=f"{database_name}:",  # rate limits and revocations start fresh too
         MONGO_DRIVER=mongo_driver,
     )
     # Each test had its own database: drop it so the server does not fill up.

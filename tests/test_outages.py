@@ -83,6 +83,12 @@ async def test_redis_down_is_503_for_writes_while_reads_work(
         )
         assert write.status_code == 503
         assert "Retry-After" in write.headers
+        me = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+        assert me.status_code == 503
+        login = await client.post(
+            "/api/v1/auth/login", json={"email": "a@example.com", "password": "whatever1"}
+        )
+        assert login.status_code == 503
         assert (await client.get("/api/v1/books")).status_code == 200
         ready = await client.get("/readyz")
         assert ready.status_code == 503

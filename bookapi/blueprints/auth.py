@@ -1,0 +1,115 @@
+"""The `/api/v1/auth` resource: register, login, refresh, logout, me."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Blueprint, request
+from quart_rate_limiter import rate_limit
+from quart_schema import document_request, document_response, security_scheme, validate_request
+
+from ..auth_guard import (
+    access_token_required,
+    authenticate,
+    current_caller,
+    unauthorized,
+    verified_claims,
+)
+from ..errors import APIError
+from ..json_body import optional_json_body
+from ..mongo import get_db
+from ..passwords import hash_password, needs_rehash, verify_password
+from ..rate_limits import LOGIN_FAILURES, REGISTRATIONS, forget_login_failures
+from ..redis_store import get_redis
+from ..repos import users as users_repo
+from ..revocation import revoke, revoke_once
+from ..schemas.auth import LoginIn, LogoutIn, RegisterIn, TokenPair, User
+from ..schemas.problems import Problem
+from ..tokens import issue_token_pair
+
+blueprint = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
+BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+# One body for unknown email and wrong password, so neither reveals which accounts exist.
+BAD_LOGIN = "The email or password is wrong."
+
+
+@blueprint.post("/register")
+@rate_limit(limits=[REGISTRATIONS])
+@validate_request(RegisterIn)
+@document_response(User, 201)
+@document_response(Problem, 409)
+async def register(data: RegisterIn) -> tuple[dict[str, Any], int]:
+    """Create an account with the `user` role."""
+    password_hash = await hash_password(data.password)
+    try:
+        user = await users_repo.insert_user(get_db(), data.email, password_hash, data.display_name)
+    except users_repo.DuplicateEmailError as error:
+        raise APIError(409, "An account with this email exists.", code="duplicate-email") from error
+    return users_repo.to_api(user), 201
+
+
+@blueprint.post("/login")
+@rate_limit(limits=[LOGIN_FAILURES])
+@validate_request(LoginIn)
+@document_response(TokenPair)
+@document_response(Problem, 401)
+async def login(data: LoginIn) -> dict[str, Any]:
+    """Exchange email and password for an access and a refresh token."""
+    found = await users_repo.find_credentials(get_db(), data.email)
+    user, stored_hash = found if found else (None, None)
+    if not await verify_password(stored_hash, data.password) or user is None:
+        raise APIError(401, BAD_LOGIN, code="bad-credentials")
+    if stored_hash and needs_rehash(stored_hash):
+        await users_repo.set_password_hash(
+            get_db(), user["_id"], await hash_password(data.password)
+        )
+    await forget_login_failures()
+    return issue_token_pair(user)
+
+
+@blueprint.post("/refresh")
+@document_response(TokenPair)
+@document_response(Problem, 401)
+@security_scheme(BEARER)
+async def refresh() -> dict[str, Any]:
+    """Trade a refresh token for a new pair; the used refresh token stops working."""
+    claims = await authenticate(request.headers.get("Authorization"), "refresh")
+    # SET NX: of two concurrent uses of one refresh token, exactly one wins.
+    if not await revoke_once(get_redis(), claims):
+        raise unauthorized("The token has been revoked.")
+    user = await users_repo.find_user(get_db(), claims["sub"])
+    if user is None:
+        raise unauthorized("The account no longer exists.")
+    return issue_token_pair(user)
+
+
+@blueprint.post("/logout")
+@access_token_required
+@document_request(LogoutIn)
+@document_response(Problem, 401)
+@security_scheme(BEARER)
+async def logout() -> tuple[str, int]:
+    """Revoke the access token, and the given refresh token (optional JSON body) if any."""
+    caller = current_caller()
+    data = await optional_json_body(LogoutIn)
+    refresh_claims = None
+    if data.refresh_token is not None:
+        refresh_claims = verified_claims(data.refresh_token, "refresh")
+        if refresh_claims["sub"] != caller.id:
+            raise APIError(400, "The refresh token belongs to someone else.", code="bad-token")
+    await revoke(get_redis(), caller.claims)
+    if refresh_claims is not None:
+        await revoke(get_redis(), refresh_claims)
+    return "", 204
+
+
+@blueprint.get("/me")
+@access_token_required
+@document_response(User)
+@security_scheme(BEARER)
+async def me() -> dict[str, Any]:
+    """The caller's account."""
+    user = await users_repo.find_user(get_db(), current_caller().id)
+    if user is None:
+        raise unauthorized("The account no longer exists.")
+    return users_repo.to_api(user)
