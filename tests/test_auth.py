@@ -15,7 +15,6 @@ from quart.typing import TestClientProtocol as Client
 
 from bookapi import create_app
 from bookapi.mongo import get_db
-from bookapi.passwords import hash_password
 from bookapi.repos import users as users_repo
 from tests.conftest import MintToken
 from tests.test_books_crud import DUNE
@@ -251,9 +250,7 @@ async def test_forged_tokens_never_pass(app: Quart, client: Client) -> None:
 
 async def make_admin(app: Quart, email: str) -> None:
     async with app.app_context():
-        await users_repo.insert_user(
-            get_db(), email, await hash_password(PASSWORD), None, role="admin"
-        )
+        await users_repo.insert_user(get_db(), email, PASSWORD, None, role="admin")
 
 
 async def test_owner_admin_other_matrix_on_every_book_write(app: Quart, client: Client) -> None:

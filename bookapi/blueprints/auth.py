@@ -18,7 +18,6 @@ from ..auth_guard import (
 from ..errors import APIError
 from ..json_body import optional_json_body
 from ..mongo import get_db
-from ..passwords import hash_password, needs_rehash, verify_password
 from ..rate_limits import LOGIN_FAILURES, REGISTRATIONS, forget_login_failures
 from ..redis_store import get_redis
 from ..repos import users as users_repo
@@ -40,9 +39,8 @@ BAD_LOGIN = "The email or password is wrong."
 @document_response(Problem, 409)
 async def register(data: RegisterIn) -> tuple[dict[str, Any], int]:
     """Create an account with the `user` role."""
-    password_hash = await hash_password(data.password)
     try:
-        user = await users_repo.insert_user(get_db(), data.email, password_hash, data.display_name)
+        user = await users_repo.insert_user(get_db(), data.email, data.password, data.display_name)
     except users_repo.DuplicateEmailError as error:
         raise APIError(409, "An account with this email exists.", code="duplicate-email") from error
     return users_repo.to_api(user), 201
@@ -55,14 +53,9 @@ async def register(data: RegisterIn) -> tuple[dict[str, Any], int]:
 @document_response(Problem, 401)
 async def login(data: LoginIn) -> dict[str, Any]:
     """Exchange email and password for an access and a refresh token."""
-    found = await users_repo.find_credentials(get_db(), data.email)
-    user, stored_hash = found if found else (None, None)
-    if not await verify_password(stored_hash, data.password) or user is None:
+    user = await users_repo.check_login(get_db(), data.email, data.password)
+    if user is None:
         raise APIError(401, BAD_LOGIN, code="bad-credentials")
-    if stored_hash and needs_rehash(stored_hash):
-        await users_repo.set_password_hash(
-            get_db(), user["_id"], await hash_password(data.password)
-        )
     await forget_login_failures()
     return issue_token_pair(user)
 

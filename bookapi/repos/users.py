@@ -9,6 +9,7 @@ from pymongo import ASCENDING, IndexModel
 from pymongo.errors import OperationFailure
 
 from ..mongo import Database, is_duplicate_key
+from ..passwords import hash_password, needs_rehash, verify_password
 from ..timestamps import to_rfc3339, utc_now
 
 COLLECTION = "users"
@@ -41,8 +42,9 @@ def to_api(user: dict[str, Any]) -> dict[str, Any]:
 
 
 async def insert_user(
-    db: Database, email: str, password_hash: str, display_name: str | None, role: str = "user"
+    db: Database, email: str, password: str, display_name: str | None, role: str = "user"
 ) -> dict[str, Any]:
+    password_hash = await hash_password(password)
     user = {
         "_id": ObjectId(),
         "email": email,
@@ -71,16 +73,17 @@ async def find_user(db: Database, user_id: str) -> dict[str, Any] | None:
     return user
 
 
-async def find_credentials(db: Database, email: str) -> tuple[dict[str, Any], str] | None:
-    """The user with this email and their password hash, for checking a login."""
+async def check_login(db: Database, email: str, password: str) -> dict[str, Any] | None:
+    """The user with this email and password, or None; both failures cost one hash."""
     user: dict[str, Any] | None = await db[COLLECTION].find_one({"email_key": email_key(email)})
-    if user is None:
+    stored_hash = user.pop("password_hash") if user else None
+    if not await verify_password(stored_hash, password) or user is None:
         return None
-    return user, user.pop("password_hash")
-
-
-async def set_password_hash(db: Database, user_id: ObjectId, password_hash: str) -> None:
-    await db[COLLECTION].update_one({"_id": user_id}, {"$set": {"password_hash": password_hash}})
+    if stored_hash and needs_rehash(stored_hash):
+        # The hashing cost was raised since this hash was made: upgrade it now.
+        new_hash = await hash_password(password)
+        await db[COLLECTION].update_one({"_id": user["_id"]}, {"$set": {"password_hash": new_hash}})
+    return user
 
 
 async def set_role(db: Database, email: str, role: str) -> bool:
