@@ -63,6 +63,11 @@ ENVIRONMENT_SETTINGS = (
     "JWT_REFRESH_TOKEN_DAYS",
     "LOGIN_FAILURES_PER_MINUTE",
     "REGISTRATIONS_PER_HOUR",
+    "CELERY_QUEUE",
+    "CELERY_VISIBILITY_TIMEOUT_SECONDS",
+    "BROKER_PUBLISH_TIMEOUT_SECONDS",
+    "IMPORT_BATCH_SIZE",
+    "WS_AUTH_TIMEOUT_SECONDS",
 )
 
 
@@ -89,6 +94,12 @@ class Config:
     RETRY_AFTER_SECONDS = 5
     LOGIN_FAILURES_PER_MINUTE = 5  # per client address and email
     REGISTRATIONS_PER_HOUR = 20  # per client address
+    CELERY_QUEUE = "bookapi-jobs"
+    # Redis redelivers a task nobody acknowledged after this long: longer than any job.
+    CELERY_VISIBILITY_TIMEOUT_SECONDS = 6 * 60 * 60
+    BROKER_PUBLISH_TIMEOUT_SECONDS = 3.0
+    IMPORT_BATCH_SIZE = 500
+    WS_AUTH_TIMEOUT_SECONDS = 5.0
 
     def __init__(self, environ: Mapping[str, str] | None = None, **overrides: Any) -> None:
         env = read_environment() if environ is None else environ
@@ -116,7 +127,8 @@ class Config:
         """The settings as Quart and its extensions expect them."""
         values = {name: getattr(self, name) for name in dir(self) if name.isupper()}
         values.update(
-            MAX_CONTENT_LENGTH=self.MAX_JSON_BYTES,
+            # The largest body any route takes; JSON routes lower it to MAX_JSON_BYTES.
+            MAX_CONTENT_LENGTH=max(self.MAX_IMPORT_BYTES, self.MAX_JSON_BYTES),
             JWT_ALGORITHM="HS256",
             # Pinned: tokens signed with anything else (none, HS512) are refused.
             JWT_DECODE_ALGORITHMS=["HS256"],

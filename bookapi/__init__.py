@@ -10,9 +10,21 @@ from quart_schema import HttpSecurityScheme, Info, QuartSchema
 
 from settings import Config, load_settings
 
-from . import commands, errors, json_body, mongo, rate_limits, redis_store
-from .blueprints import auth, books, health
+from . import (
+    body_limits,
+    commands,
+    errors,
+    job_events,
+    job_queue,
+    json_body,
+    mongo,
+    rate_limits,
+    redis_store,
+)
+from .blueprints import auth, books, health, job_stream, jobs
+from .celery_app import create_celery
 from .repos.books import ensure_book_indexes
+from .repos.jobs import ensure_job_indexes
 from .repos.users import ensure_user_indexes
 
 
@@ -35,12 +47,16 @@ def create_app(settings: Config | None = None) -> Quart:
     )
     JWTManager(app)
     errors.init_app(app)
+    body_limits.init_app(app)
     json_body.init_app(app)
-    mongo.init_app(app, index_builders=[ensure_book_indexes, ensure_user_indexes])
+    mongo.init_app(
+        app, index_builders=[ensure_book_indexes, ensure_user_indexes, ensure_job_indexes]
+    )
     redis_store.init_app(app)
     rate_limits.init_app(app)
+    job_queue.init_app(app, create_celery(settings))
+    job_events.init_app(app)
     commands.init_app(app)
-    app.register_blueprint(health.blueprint)
-    app.register_blueprint(auth.blueprint)
-    app.register_blueprint(books.blueprint)
+    for module in (health, auth, books, jobs, job_stream):
+        app.register_blueprint(module.blueprint)
     return app

@@ -11,22 +11,26 @@ from celery import Celery
 
 from settings import Config
 
-# Longer than the longest job: Redis redelivers an unacknowledged task after this.
-VISIBILITY_TIMEOUT_SECONDS = 6 * 60 * 60
-
 
 def create_celery(settings: Config) -> Celery:
     celery = Celery("bookapi", broker=settings.broker_url)
     celery.conf.update(
-        # Acknowledge after the task ran: a worker killed mid-job leaves it queued.
+        task_default_queue=settings.CELERY_QUEUE,
+        # Acknowledge after the task ran: a worker killed mid-job leaves it queued...
         task_acks_late=True,
-        # ...and a task whose worker died is requeued rather than dropped.
+        # ...and a task whose worker process died is requeued rather than dropped.
         task_reject_on_worker_lost=True,
         # Long tasks: do not reserve a second one that would wait behind the first.
         worker_prefetch_multiplier=1,
-        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_SECONDS},
+        broker_transport_options={
+            # Redis puts an unacknowledged task back after this: longer than any job,
+            # or a second worker would start a job the first is still running.
+            "visibility_timeout": settings.CELERY_VISIBILITY_TIMEOUT_SECONDS,
+            "socket_connect_timeout": 2,
+            "socket_timeout": 5,
+        },
         broker_connection_retry_on_startup=True,
-        # Job state lives in MongoDB; Celery's own results are not kept.
+        # Job state lives in MongoDB; Celery keeps no results, and would expire them in a day.
         task_ignore_result=True,
         result_expires=24 * 60 * 60,
         task_serializer="json",

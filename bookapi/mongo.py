@@ -71,6 +71,17 @@ def is_duplicate_key(error: OperationFailure) -> bool:
     return error.code == 1 and "UNIQUE constraint failed" in str(error)
 
 
+def gridfs_bucket(db: Database) -> Any:
+    """The GridFS bucket of `db` for the driver in use (both have the same methods)."""
+    if type(db).__module__.startswith("motor"):
+        from motor.motor_asyncio import AsyncIOMotorGridFSBucket
+
+        return AsyncIOMotorGridFSBucket(db)
+    from gridfs import AsyncGridFSBucket
+
+    return AsyncGridFSBucket(db)
+
+
 def get_db() -> Database:
     """The database handle of the running app."""
     return current_app.extensions["mongo_db"]

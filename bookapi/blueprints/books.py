@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from bson import ObjectId
 from quart import Blueprint, Response, request
 from quart_schema import (
     document_response,
@@ -16,27 +14,20 @@ from quart_schema import (
 
 from ..auth_guard import Caller, access_token_required, current_caller
 from ..errors import APIError, problem_response
+from ..ids import not_found, parse_id
 from ..mongo import get_db
 from ..repos import books as books_repo
 from ..schemas.books import Book, BookIn, BookListQuery, BookPage, BookPatch
 from ..schemas.problems import Problem
 
 blueprint = Blueprint("books", __name__, url_prefix="/api/v1/books")
-OBJECT_ID = re.compile(r"[0-9a-f]{24}")
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 
 
-def parse_book_id(raw: str) -> ObjectId:
-    # A malformed id names no book: 404, as the contract says, not 400.
-    if not OBJECT_ID.fullmatch(raw):
-        raise APIError(404, "No book has this id.", code="not-found")
-    return ObjectId(raw)
-
-
 async def load_book(raw_id: str) -> dict[str, Any]:
-    book = await books_repo.find_book(get_db(), parse_book_id(raw_id))
+    book = await books_repo.find_book(get_db(), parse_id(raw_id, "book"))
     if book is None:
-        raise APIError(404, "No book has this id.", code="not-found")
+        raise not_found("book")
     return book
 
 
@@ -50,7 +41,7 @@ async def load_book_to_change(raw_id: str, caller: Caller) -> dict[str, Any]:
 def lost_race(version: int | None) -> APIError:
     """The book changed (412) or vanished (404) between our read and our write."""
     if version is None:
-        return APIError(404, "No book has this id.", code="not-found")
+        return not_found("book")
     return APIError(412, "The book has changed since you read it.", code="stale-etag")
 
 

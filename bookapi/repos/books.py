@@ -19,7 +19,7 @@ COLLECTION = "books"
 SORT_FIELDS = {"title": "title_key", "published_year": "published_year", "created_at": "created_at"}
 OPTIONAL_FIELDS = ("published_year", "publisher", "language", "pages", "description")
 # Storage-only fields are never returned to clients.
-INTERNAL_FIELDS = ("_id", "title_key", "authors_key", "version")
+INTERNAL_FIELDS = ("_id", "title_key", "authors_key", "version", "import_job")
 
 
 class DuplicateIsbnError(Exception):
@@ -58,7 +58,7 @@ def fold(text: str) -> str:
     return text.casefold()
 
 
-def _derived_fields(fields: dict[str, Any]) -> dict[str, Any]:
+def derived_fields(fields: dict[str, Any]) -> dict[str, Any]:
     derived: dict[str, Any] = {}
     if "title" in fields:
         derived["title_key"] = fold(fields["title"])
@@ -99,17 +99,30 @@ async def _raise_if_duplicate(db: Database, isbn: str, error: OperationFailure) 
     raise DuplicateIsbnError(isbn, str(existing["_id"]) if existing else None) from error
 
 
-async def insert_book(db: Database, fields: dict[str, Any], created_by: str) -> dict[str, Any]:
+def new_book_document(fields: dict[str, Any], created_by: str) -> dict[str, Any]:
+    """A book as stored: the input fields, their folded forms, owner, times and version."""
     now = utc_now()
-    document = {
+    return {
         "_id": ObjectId(),
         **fields,
-        **_derived_fields(fields),
+        **derived_fields(fields),
         "created_by": created_by,
         "created_at": now,
         "updated_at": now,
         "version": 1,
     }
+
+
+def changed_fields_update(changes: dict[str, Any]) -> dict[str, Any]:
+    """The update that sets `changes` (and what derives from them) and bumps the version."""
+    return {
+        "$set": {**changes, **derived_fields(changes), "updated_at": utc_now()},
+        "$inc": {"version": 1},
+    }
+
+
+async def insert_book(db: Database, fields: dict[str, Any], created_by: str) -> dict[str, Any]:
+    document = new_book_document(fields, created_by)
     try:
         await db[COLLECTION].insert_one(document)
     except OperationFailure as error:
@@ -129,13 +142,9 @@ async def update_book(
     selector: dict[str, Any] = {"_id": book_id}
     if expected_version is not None:
         selector["version"] = expected_version
-    update = {
-        "$set": {**changes, **_derived_fields(changes), "updated_at": utc_now()},
-        "$inc": {"version": 1},
-    }
     try:
         document: dict[str, Any] | None = await db[COLLECTION].find_one_and_update(
-            selector, update, return_document=ReturnDocument.AFTER
+            selector, changed_fields_update(changes), return_document=ReturnDocument.AFTER
         )
     except OperationFailure as error:
         await _raise_if_duplicate(db, changes.get("isbn", ""), error)
@@ -150,7 +159,7 @@ async def delete_book(db: Database, book_id: ObjectId, expected_version: int | N
     return bool(result.deleted_count)
 
 
-def _list_filter(query: BookListQuery) -> dict[str, Any]:
+def list_filter(query: BookListQuery) -> dict[str, Any]:
     selector: dict[str, Any] = {}
     if query.q is not None:
         # Escaped: the user's text is matched literally, never run as a regex.
@@ -214,7 +223,7 @@ async def list_books(db: Database, query: BookListQuery) -> tuple[list[dict[str,
     descending = query.sort.startswith("-")
     field = SORT_FIELDS[query.sort.lstrip("-")]
     query_print = fingerprint(query.model_dump(exclude={"cursor", "limit"}))
-    selector = _list_filter(query)
+    selector = list_filter(query)
     if query.cursor is not None:
         position = decode_cursor(query.cursor, query_print)
         if not isinstance(position.get("i"), str) or not ObjectId.is_valid(position["i"]):

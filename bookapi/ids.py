@@ -1,0 +1,22 @@
+"""Resource ids in URLs: 24 lower-case hex characters (a MongoDB ObjectId)."""
+
+from __future__ import annotations
+
+import re
+
+from bson import ObjectId
+
+from .errors import APIError
+
+OBJECT_ID = re.compile(r"[0-9a-f]{24}")
+
+
+def not_found(what: str) -> APIError:
+    return APIError(404, f"No {what} has this id.", code="not-found")
+
+
+def parse_id(raw: str, what: str) -> ObjectId:
+    # A malformed id names nothing: 404, as the contract says, not 400.
+    if not OBJECT_ID.fullmatch(raw):
+        raise not_found(what)
+    return ObjectId(raw)

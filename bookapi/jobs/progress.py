@@ -1,0 +1,61 @@
+"""Job progress: saved on the job in MongoDB and published on Redis pub/sub, throttled."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from redis import Redis
+from redis.exceptions import RedisError
+
+from ..timestamps import utc_now
+
+# At most ~10 progress events per second per job.
+MIN_INTERVAL_SECONDS = 0.1
+log = logging.getLogger(__name__)
+
+
+def events_channel(redis_prefix: str) -> str:
+    """The one pub/sub channel that carries every job's events."""
+    return f"{redis_prefix}job-events"
+
+
+class ProgressReporter:
+    """Records `done` of `total` for one job, at most every MIN_INTERVAL_SECONDS."""
+
+    def __init__(self, db: Any, redis: Redis, channel: str, job_id: Any) -> None:
+        self.db = db
+        self.redis = redis
+        self.channel = channel
+        self.job_id = job_id
+        self.total: int | None = None
+        self._last_sent = 0.0
+
+    def publish(self, event: dict[str, Any]) -> None:
+        # Live events are best effort: the job record in MongoDB is the truth, and
+        # listeners re-read it, so a Redis hiccup must not fail the job.
+        try:
+            self.redis.publish(self.channel, json.dumps({"job_id": str(self.job_id), **event}))
+        except RedisError as error:
+            log.warning("could not publish progress of job %s: %s", self.job_id, error)
+
+    def start(self, total: int | None) -> None:
+        self.total = total
+        self.advance(0, force=True)
+
+    def advance(self, done: int, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_sent < MIN_INTERVAL_SECONDS:
+            return
+        self._last_sent = now
+        progress = {"done": done, "total": self.total}
+        self.db["jobs"].update_one(
+            {"_id": self.job_id, "state": "running"},
+            {"$set": {"progress": progress, "updated_at": utc_now()}},
+        )
+        self.publish({"type": "progress", "state": "running", **progress})
+
+    def finished(self) -> None:
+        self.publish({"type": "finished"})
