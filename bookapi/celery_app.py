@@ -14,6 +14,7 @@ from settings import Config
 
 def create_celery(settings: Config) -> Celery:
     celery = Celery("bookapi", broker=settings.broker_url)
+    visibility = settings.CELERY_VISIBILITY_TIMEOUT_SECONDS
     celery.conf.update(
         task_default_queue=settings.CELERY_QUEUE,
         # Acknowledge after the task ran: a worker killed mid-job leaves it queued...
@@ -25,7 +26,10 @@ def create_celery(settings: Config) -> Celery:
         broker_transport_options={
             # Redis puts an unacknowledged task back after this: longer than any job,
             # or a second worker would start a job the first is still running.
-            "visibility_timeout": settings.CELERY_VISIBILITY_TIMEOUT_SECONDS,
+            "visibility_timeout": visibility,
+            # How often a worker looks for such tasks (kombu's default is ~100 s).
+            "unacked_restore_interval": max(1, min(60, visibility // 4)),
+            "unacked_restore_throttle": 1,
             "socket_connect_timeout": 2,
             "socket_timeout": 5,
         },

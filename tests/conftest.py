@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from pymongo import MongoClient
+from pymongo.database import Database
 from quart import Quart
 from quart.typing import TestClientProtocol as Client
 from quart_jwt_extended import create_access_token
@@ -73,18 +75,36 @@ def database_name() -> str:
     return f"test_{uuid.uuid4().hex[:12]}"
 
 
-@pytest.fixture
-def settings(
-    mongo_uri: str, redis_url: str, database_name: str, mongo_driver: str
-) -> Iterator[TestingConfig]:
-    yield TestingConfig(
+@contextmanager
+def direct_database(settings: TestingConfig) -> Iterator[Database[dict[str, Any]]]:
+    """The test's database through synchronous PyMongo, to look behind the API."""
+    client: MongoClient[dict[str, Any]] = MongoClient(settings.MONGO_URI)
+    try:
+        yield client[settings.MONGO_DB]
+    finally:
+        client.close()
+
+
+def make_settings(
+    mongo_uri: str, redis_url: str, database_name: str, **overrides: Any
+) -> TestingConfig:
+    """Settings whose database, Redis keys and job queue belong to one test (or module)."""
+    return TestingConfig(
         {},
         MONGO_URI=mongo_uri,
         MONGO_DB=database_name,
         REDIS_URL=redis_url,
         REDIS_PREFIX=f"{database_name}:",  # rate limits and revocations start fresh too
-        MONGO_DRIVER=mongo_driver,
+        CELERY_QUEUE=f"{database_name}:jobs",
+        **overrides,
     )
+
+
+@pytest.fixture
+def settings(
+    mongo_uri: str, redis_url: str, database_name: str, mongo_driver: str
+) -> Iterator[TestingConfig]:
+    yield make_settings(mongo_uri, redis_url, database_name, MONGO_DRIVER=mongo_driver)
     # Each test had its own database: drop it so the server does not fill up.
     client: MongoClient[dict[str, Any]]
     with MongoClient(mongo_uri, serverSelectionTimeoutMS=2000) as client:

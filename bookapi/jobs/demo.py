@@ -1,0 +1,149 @@
+"""Realistic demo books with valid ISBNs, for trying the API, the tests and benchmarks."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+from collections.abc import Iterator
+from typing import Any, TextIO
+
+from ..isbn import isbn13_check_digit
+
+FIRST_NAMES = [
+    "Ada",
+    "Chinua",
+    "Ursula",
+    "Gabriel",
+    "Toni",
+    "Haruki",
+    "Jorge",
+    "Virginia",
+    "Fyodor",
+    "Octavia",
+    "Italo",
+    "Wisława",
+    "Naguib",
+    "Clarice",
+    "Stanisław",
+]
+LAST_NAMES = [
+    "Lovelace",
+    "Achebe",
+    "Le Guin",
+    "García Márquez",
+    "Morrison",
+    "Murakami",
+    "Borges",
+    "Woolf",
+    "Dostoevsky",
+    "Butler",
+    "Calvino",
+    "Szymborska",
+    "Mahfouz",
+    "Lispector",
+    "Lem",
+]
+TITLE_WORDS = [
+    "Shadow",
+    "River",
+    "Winter",
+    "Garden",
+    "Machine",
+    "Silence",
+    "City",
+    "Memory",
+    "Atlas",
+    "Harbor",
+    "Orchard",
+    "Signal",
+    "Lantern",
+    "Desert",
+    "Archive",
+    "Tide",
+]
+TAGS = [
+    "fiction",
+    "science-fiction",
+    "history",
+    "poetry",
+    "mystery",
+    "classic",
+    "fantasy",
+    "essays",
+    "travel",
+    "philosophy",
+]
+PUBLISHERS = ["Penguin", "Faber & Faber", "Gallimard", "Vintage", "Tor", "Picador", "Knopf"]
+LANGUAGES = ["en", "en", "en", "fr", "de", "es", "pt-BR", "ja", "pl"]
+CSV_COLUMNS = [
+    "isbn",
+    "title",
+    "authors",
+    "published_year",
+    "publisher",
+    "language",
+    "pages",
+    "tags",
+    "description",
+]
+
+
+def demo_isbn(serial: int) -> str:
+    body = f"979{serial % 10**9:09d}"
+    return body + isbn13_check_digit(body)
+
+
+def demo_books(
+    count: int, seed: int = 1, first_serial: int = 100_000_000
+) -> Iterator[dict[str, Any]]:
+    """`count` distinct books (ISBNs from `first_serial` on), the same for the same seed."""
+    rng = random.Random(seed)
+    for serial in range(first_serial, first_serial + count):
+        authors = [
+            f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+            for _ in range(rng.choice([1, 1, 1, 2]))
+        ]
+        title = f"The {rng.choice(TITLE_WORDS)} of {rng.choice(TITLE_WORDS)}"
+        yield {
+            "isbn": demo_isbn(serial),
+            "title": title,
+            "authors": authors,
+            "published_year": rng.randint(1850, 2026),
+            "publisher": rng.choice(PUBLISHERS),
+            "language": rng.choice(LANGUAGES),
+            "pages": rng.randint(80, 1200),
+            "tags": rng.sample(TAGS, rng.randint(0, 3)),
+            "description": f"A demo book about {title.lower()[4:]}.",
+        }
+
+
+def write_ndjson(books: Iterator[dict[str, Any]], out: TextIO) -> int:
+    count = 0
+    for book in books:
+        out.write(json.dumps(book, ensure_ascii=False) + "\n")
+        count += 1
+    return count
+
+
+def write_csv(books: Iterator[dict[str, Any]], out: TextIO) -> int:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    count = 0
+    for book in books:
+        writer.writerow(
+            [";".join(book[c]) if c in ("authors", "tags") else book[c] for c in CSV_COLUMNS]
+        )
+        count += 1
+    return count
+
+
+def demo_file(
+    count: int, file_format: str, seed: int = 1, first_serial: int = 100_000_000
+) -> bytes:
+    """A whole demo import file in memory (for tests and benchmarks of modest size)."""
+    out = io.StringIO()
+    writer = write_csv if file_format == "csv" else write_ndjson
+    writer(demo_books(count, seed, first_serial), out)
+    return out.getvalue().encode()
