@@ -14,6 +14,7 @@ from . import (
     body_limits,
     commands,
     errors,
+    job_commands,
     job_events,
     job_queue,
     json_body,
@@ -33,6 +34,7 @@ def create_app(settings: Config | None = None) -> Quart:
     settings = settings or load_settings()
     app = Quart(__name__, static_folder=None)
     app.config.from_mapping(settings.quart_config())
+    app.extensions["settings"] = settings  # for the CLI commands that run job code
     logging.basicConfig(level=logging.INFO)
     logging.getLogger("bookapi").setLevel(logging.DEBUG if settings.DEBUG else logging.INFO)
 
@@ -57,6 +59,7 @@ def create_app(settings: Config | None = None) -> Quart:
     job_queue.init_app(app, create_celery(settings))
     job_events.init_app(app)
     commands.init_app(app)
+    job_commands.init_app(app)
     for module in (health, auth, books, jobs, job_stream):
         app.register_blueprint(module.blueprint)
     return app

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from quart.typing import TestClientProtocol as Client
 
+from bookapi.schemas.books import BookIn
 from settings import PROJECT_DIR, TestingConfig
+from tests.conftest import direct_database
 from tests.test_auth import PASSWORD, bearer, login, register
 from tests.test_books_crud import DUNE
 
@@ -16,21 +20,28 @@ from tests.test_books_crud import DUNE
 def create_admin(
     settings: TestingConfig, email: str, stdin: str
 ) -> subprocess.CompletedProcess[str]:
+    return run_cli(settings, "create-admin", email, stdin=stdin)
+
+
+def run_cli(
+    settings: TestingConfig, *args: str, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "BOOKAPI_ENV": "testing",
         "MONGO_URI": settings.MONGO_URI,
         "MONGO_DB": settings.MONGO_DB,
         "REDIS_URL": settings.REDIS_URL,
+        "REDIS_PREFIX": settings.REDIS_PREFIX,
     }
     return subprocess.run(
-        [sys.executable, "-m", "quart", "--app", "bookapi", "create-admin", email],
+        [sys.executable, "-m", "quart", "--app", "bookapi", *args],
         input=stdin,
         capture_output=True,
         text=True,
         env=env,
         cwd=PROJECT_DIR,
-        timeout=60,
+        timeout=120,
     )
 
 
@@ -72,3 +83,40 @@ async def test_create_admin_refuses_a_short_password(
     assert result.returncode != 0
     assert "password" in result.stderr
     assert (await login(client, "root@example.com", "short")).status_code == 401
+
+
+async def test_demo_books_writes_valid_files(
+    client: Client, settings: TestingConfig, tmp_path: Path
+) -> None:
+    for name in ("books.csv", "books.ndjson"):
+        out = tmp_path / name
+        result = run_cli(settings, "demo-books", "250", "--out", str(out))
+        assert result.returncode == 0, result.stderr
+        assert "wrote 250 books" in result.stdout
+        lines = out.read_text().splitlines()
+        assert len(lines) == (251 if name.endswith(".csv") else 250)
+    sample = [json.loads(line) for line in (tmp_path / "books.ndjson").read_text().splitlines()]
+    assert len({book["isbn"] for book in sample}) == 250
+    for book in sample[:50]:
+        BookIn.model_validate(book)  # valid ISBNs and every field within the rules
+
+
+async def test_import_books_and_demo_books_into_the_database(
+    client: Client, settings: TestingConfig, tmp_path: Path
+) -> None:
+    await register(client, "ada@example.com")
+    direct = run_cli(settings, "demo-books", "120", "--owner", "ada@example.com", "--seed", "3")
+    assert direct.returncode == 0, direct.stderr
+    assert "inserted 120" in direct.stdout
+    out = tmp_path / "more.csv"
+    assert run_cli(settings, "demo-books", "80", "--out", str(out), "--seed", "4").returncode == 0
+    out.write_text(out.read_text() + "9780441013594,Bad check digit,Someone\n")
+    imported = run_cli(settings, "import-books", str(out), "--owner", "ada@example.com")
+    assert imported.returncode == 0, imported.stderr
+    assert "inserted 80, updated 0, skipped 0, failed 1" in imported.stdout
+    assert "line 82" in imported.stdout
+    with direct_database(settings) as db:
+        assert db["books"].count_documents({}) == 200
+        assert db["jobs"].count_documents({"state": "succeeded"}) == 2
+    unknown = run_cli(settings, "import-books", str(out), "--owner", "nobody@example.com")
+    assert unknown.returncode != 0 and "no user" in unknown.stderr

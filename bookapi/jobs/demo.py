@@ -96,10 +96,13 @@ def demo_isbn(serial: int) -> str:
 
 
 def demo_books(
-    count: int, seed: int = 1, first_serial: int = 100_000_000
+    count: int, seed: int = 1, first_serial: int | None = None
 ) -> Iterator[dict[str, Any]]:
-    """`count` distinct books (ISBNs from `first_serial` on), the same for the same seed."""
+    """`count` distinct books, the same for the same seed; each seed has its own ISBNs
+    (serials from `first_serial`, by default seed x 10 million)."""
     rng = random.Random(seed)
+    if first_serial is None:
+        first_serial = seed * 10_000_000 % 10**9
     for serial in range(first_serial, first_serial + count):
         authors = [
             f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
@@ -140,7 +143,7 @@ def write_csv(books: Iterator[dict[str, Any]], out: TextIO) -> int:
 
 
 def demo_file(
-    count: int, file_format: str, seed: int = 1, first_serial: int = 100_000_000
+    count: int, file_format: str, seed: int = 1, first_serial: int | None = None
 ) -> bytes:
     """A whole demo import file in memory (for tests and benchmarks of modest size)."""
     out = io.StringIO()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from redis import Redis
@@ -25,8 +26,16 @@ def events_channel(redis_prefix: str) -> str:
 class ProgressReporter:
     """Records `done` of `total` for one job, at most every MIN_INTERVAL_SECONDS."""
 
-    def __init__(self, db: Any, redis: Redis, channel: str, job_id: Any) -> None:
+    def __init__(
+        self,
+        db: Any,
+        redis: Redis,
+        channel: str,
+        job_id: Any,
+        on_progress: Callable[[int, int | None], None] | None = None,
+    ) -> None:
         self.db = db
+        self.on_progress = on_progress  # e.g. a terminal progress bar, called unthrottled
         self.redis = redis
         self.channel = channel
         self.job_id = job_id
@@ -46,6 +55,8 @@ class ProgressReporter:
         self.advance(0, force=True)
 
     def advance(self, done: int, force: bool = False) -> None:
+        if self.on_progress is not None:
+            self.on_progress(done, self.total)
         now = time.monotonic()
         if not force and now - self._last_sent < MIN_INTERVAL_SECONDS:
             return

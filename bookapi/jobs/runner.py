@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from bson import ObjectId
@@ -44,13 +45,20 @@ def end_job(db: Any, job_id: ObjectId, changes: dict[str, Any]) -> None:
     )
 
 
-def execute_job(db: Any, redis: Redis, settings: Config, job_id: str) -> None:
+def execute_job(
+    db: Any,
+    redis: Redis,
+    settings: Config,
+    job_id: str,
+    on_progress: Callable[[int, int | None], None] | None = None,
+) -> None:
     """Run the job `job_id` and record how it ended; connection errors propagate (retry)."""
     job = start_job(db, ObjectId(job_id))
     if job is None:
         log.info("job %s is unknown or already ended; nothing to do", job_id)
         return
-    reporter = ProgressReporter(db, redis, events_channel(settings.REDIS_PREFIX), job["_id"])
+    channel = events_channel(settings.REDIS_PREFIX)
+    reporter = ProgressReporter(db, redis, channel, job["_id"], on_progress)
     try:
         if job["kind"] == "import":
             result = run_import(db, job, reporter, settings.IMPORT_BATCH_SIZE)
