@@ -13,7 +13,7 @@ from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
 import jwt
-from quart import g
+from quart import g, request
 from quart_jwt_extended import decode_token
 from quart_jwt_extended.exceptions import JWTExtendedException
 
@@ -21,6 +21,8 @@ from .errors import APIError
 from .redis_store import get_redis
 from .revocation import is_revoked
 
+# The OpenAPI security requirement of routes that need an access token.
+BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 REQUIRED_CLAIMS = ("exp", "iat", "jti", "type", "sub")
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -97,8 +99,6 @@ def access_token_required(
 
     @wraps(handler)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        from quart import request
-
         g.caller = caller_from_claims(
             await authenticate(request.headers.get("Authorization"), "access")
         )

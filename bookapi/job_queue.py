@@ -16,7 +16,7 @@ from quart import Quart, current_app
 
 from .errors import service_unavailable
 from .jobs.tasks import TASK_FOR_KIND
-from .mongo import Database, gridfs_bucket
+from .mongo import Database, get_gridfs
 from .repos import jobs as jobs_repo
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ async def submit_job(db: Database, job: dict[str, Any]) -> None:
         log.warning("could not queue job %s: %s", job["_id"], error)
         await jobs_repo.delete_job(db, job["_id"])
         if "file_id" in job["params"]:
-            await gridfs_bucket(db).delete(job["params"]["file_id"])
+            await get_gridfs().delete(job["params"]["file_id"])
         raise service_unavailable("The job queue") from error
 
 

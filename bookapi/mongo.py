@@ -71,15 +71,20 @@ def is_duplicate_key(error: OperationFailure) -> bool:
     return error.code == 1 and "UNIQUE constraint failed" in str(error)
 
 
-def gridfs_bucket(db: Database) -> Any:
-    """The GridFS bucket of `db` for the driver in use (both have the same methods)."""
-    if type(db).__module__.startswith("motor"):
-        from motor.motor_asyncio import AsyncIOMotorGridFSBucket
+def create_gridfs_bucket(db: Database, driver: str) -> Any:
+    """The GridFS bucket of `db` for `driver` (both buckets have the same methods)."""
+    if driver == "pymongo":
+        from gridfs import AsyncGridFSBucket
 
-        return AsyncIOMotorGridFSBucket(db)
-    from gridfs import AsyncGridFSBucket
+        return AsyncGridFSBucket(db)
+    from motor.motor_asyncio import AsyncIOMotorGridFSBucket
 
-    return AsyncGridFSBucket(db)
+    return AsyncIOMotorGridFSBucket(db)
+
+
+def get_gridfs() -> Any:
+    """The GridFS bucket (uploads and exports) of the running app."""
+    return current_app.extensions["gridfs"]
 
 
 def get_db() -> Database:
@@ -114,6 +119,7 @@ def init_app(app: Quart, index_builders: list[IndexBuilder]) -> None:
         db = client[database_name(config["MONGO_URI"], config["MONGO_DB"])]
         app.extensions["mongo_client"] = client
         app.extensions["mongo_db"] = db
+        app.extensions["gridfs"] = create_gridfs_bucket(db, config["MONGO_DRIVER"])
         try:
             await build_indexes(db, index_builders)
         except MONGO_UNAVAILABLE as error:
@@ -129,3 +135,4 @@ def init_app(app: Quart, index_builders: list[IndexBuilder]) -> None:
             retry.cancel()
         await close_client(app.extensions.pop("mongo_client"))
         app.extensions.pop("mongo_db", None)
+        app.extensions.pop("gridfs", None)

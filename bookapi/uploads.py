@@ -7,7 +7,7 @@ from typing import Any
 from quart import current_app, request
 
 from .errors import APIError
-from .mongo import Database, gridfs_bucket
+from .mongo import get_gridfs
 
 UPLOAD_FORMATS = {"text/csv": "csv", "application/x-ndjson": "ndjson"}
 
@@ -24,10 +24,10 @@ def upload_format() -> str:
     return file_format
 
 
-async def store_upload(db: Database, filename: str, metadata: dict[str, Any]) -> Any:
+async def store_upload(filename: str, metadata: dict[str, Any]) -> Any:
     """Stream the body into a GridFS file and return its id; 413 over MAX_IMPORT_BYTES."""
     limit: int = current_app.config["MAX_IMPORT_BYTES"]
-    upload = gridfs_bucket(db).open_upload_stream(filename, metadata=metadata)
+    upload = get_gridfs().open_upload_stream(filename, metadata=metadata)
     size = 0
     try:
         async for chunk in request.body:

@@ -17,9 +17,15 @@ from quart.typing import TestClientProtocol as Client
 
 from bookapi import create_app
 from bookapi.devstack import free_port
-from bookapi.jobs.demo import demo_file
+from bookapi.jobs.demo import CSV_COLUMNS, demo_file
 from settings import TestingConfig
-from tests.conftest import MintToken, direct_database, make_settings, mint_access_token
+from tests.conftest import (
+    BOTH_DRIVERS,
+    MintToken,
+    direct_database,
+    make_settings,
+    mint_access_token,
+)
 from tests.workers import start_worker, stop_worker, worker_environment
 
 API = "/api/v1"
@@ -182,17 +188,7 @@ async def test_running_the_same_import_twice_duplicates_nothing(
 
 
 def book_inputs(books: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    fields = (
-        "isbn",
-        "title",
-        "authors",
-        "published_year",
-        "publisher",
-        "language",
-        "pages",
-        "tags",
-        "description",
-    )
+    fields = CSV_COLUMNS
     return sorted(
         ({name: book.get(name) for name in fields} for book in books), key=lambda book: book["isbn"]
     )
@@ -208,6 +204,7 @@ async def all_books(client: Client) -> list[dict[str, Any]]:
     return books
 
 
+@BOTH_DRIVERS  # uploads and downloads stream through each driver's async GridFS
 @pytest.mark.parametrize("file_format", ["jsonl", "csv"])
 async def test_export_then_import_into_an_empty_database_gives_the_same_books(
     worker: Any,
@@ -265,6 +262,7 @@ async def test_exports_reject_bad_filters(client: Client, user: dict[str, str]) 
         assert response.status_code == 400, body
 
 
+@BOTH_DRIVERS
 async def test_import_rejects_wrong_type_empty_and_oversized_files(
     client: Client, user: dict[str, str], settings: TestingConfig, app: Quart
 ) -> None:

@@ -2,42 +2,28 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from settings import PROJECT_DIR
+from settings import PROJECT_DIR, TestingConfig
+from tests.workers import start_worker, stop_worker, worker_environment
 
 
 @pytest.fixture
-def worker_env(redis_url: str, mongo_uri: str) -> dict[str, str]:
-    return {**os.environ, "BOOKAPI_ENV": "testing", "REDIS_URL": redis_url, "MONGO_URI": mongo_uri}
+def worker_env(settings: TestingConfig) -> dict[str, str]:
+    return worker_environment(settings)
 
 
 @pytest.fixture
-def running_worker(worker_env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "worker",
-            "worker",
-            "--pool=solo",
-            "--hostname=ping-test@%h",
-            "--loglevel=WARNING",
-        ],
-        cwd=PROJECT_DIR,
-        env=worker_env,
-    )
+def running_worker(worker_env: dict[str, str], tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    process = start_worker(worker_env, tmp_path / "worker.log", "ping-test")
     yield process
-    process.terminate()
-    process.wait(20)
+    stop_worker(process)
 
 
 def test_worker_answers_inspect_ping(

@@ -9,6 +9,7 @@ from quart_rate_limiter import rate_limit
 from quart_schema import document_request, document_response, security_scheme, validate_request
 
 from ..auth_guard import (
+    BEARER,
     access_token_required,
     authenticate,
     current_caller,
@@ -27,7 +28,6 @@ from ..schemas.problems import Problem
 from ..tokens import issue_token_pair
 
 blueprint = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
-BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 # One body for unknown email and wrong password, so neither reveals which accounts exist.
 BAD_LOGIN = "The email or password is wrong."
 

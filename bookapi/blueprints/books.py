@@ -12,7 +12,7 @@ from quart_schema import (
     validate_request,
 )
 
-from ..auth_guard import Caller, access_token_required, current_caller
+from ..auth_guard import BEARER, Caller, access_token_required, current_caller
 from ..errors import APIError, problem_response
 from ..ids import not_found, parse_id
 from ..mongo import get_db
@@ -21,7 +21,6 @@ from ..schemas.books import Book, BookIn, BookListQuery, BookPage, BookPatch
 from ..schemas.problems import Problem
 
 blueprint = Blueprint("books", __name__, url_prefix="/api/v1/books")
-BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 
 
 async def load_book(raw_id: str) -> dict[str, Any]:

@@ -14,20 +14,19 @@ from quart_schema import (
     validate_request,
 )
 
-from ..auth_guard import Caller, access_token_required, current_caller
+from ..auth_guard import BEARER, Caller, access_token_required, current_caller
 from ..body_limits import large_body
 from ..errors import APIError
 from ..ids import not_found, parse_id
 from ..job_queue import submit_job
 from ..jobs.exporter import CONTENT_TYPES, export_filename
-from ..mongo import get_db, gridfs_bucket
+from ..mongo import get_db, get_gridfs
 from ..repos import jobs as jobs_repo
 from ..schemas.jobs import ExportIn, ImportQuery, Job, JobListQuery, JobPage
 from ..schemas.problems import Problem
 from ..uploads import store_upload, upload_format
 
 blueprint = Blueprint("jobs", __name__, url_prefix="/api/v1")
-BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 
 
 async def find_visible_job(raw_id: str, caller: Caller) -> dict[str, Any] | None:
@@ -69,7 +68,7 @@ async def submit_import(query_args: ImportQuery) -> tuple[Any, ...]:
         {"on_conflict": query_args.on_conflict, "format": file_format},
     )
     job["params"]["file_id"] = await store_upload(
-        get_db(), f"import-{job['_id']}.{file_format}", {"job_id": job["_id"]}
+        f"import-{job['_id']}.{file_format}", {"job_id": job["_id"]}
     )
     await submit_job(get_db(), job)
     return accepted(job)
@@ -124,7 +123,7 @@ async def download_export(job_id: str) -> tuple[Any, ...]:
         raise not_found("export")
     if job["state"] != "succeeded":
         raise APIError(409, f"The export is {job['state']}, not ready.", code="not-ready")
-    stream = await gridfs_bucket(get_db()).open_download_stream(ObjectId(job["result"]["file_id"]))
+    stream = await get_gridfs().open_download_stream(ObjectId(job["result"]["file_id"]))
 
     async def chunks() -> AsyncIterator[bytes]:
         while chunk := await stream.readchunk():

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any, TextIO
 
 from ..isbn import isbn13_check_digit
+from ..schemas.books import BookIn
 
 FIRST_NAMES = [
     "Ada",
@@ -77,17 +78,7 @@ TAGS = [
 ]
 PUBLISHERS = ["Penguin", "Faber & Faber", "Gallimard", "Vintage", "Tor", "Picador", "Knopf"]
 LANGUAGES = ["en", "en", "en", "fr", "de", "es", "pt-BR", "ja", "pl"]
-CSV_COLUMNS = [
-    "isbn",
-    "title",
-    "authors",
-    "published_year",
-    "publisher",
-    "language",
-    "pages",
-    "tags",
-    "description",
-]
+CSV_COLUMNS = list(BookIn.model_fields)  # the import's header: the Book input fields
 
 
 def demo_isbn(serial: int) -> str:
