@@ -442,3 +442,17 @@ async def test_broker_down_at_submit_is_503_and_records_nothing(
     with direct_database(down) as db:
         assert db["jobs"].count_documents({}) == 0
         assert db["fs.files"].count_documents({}) == 0
+
+
+async def test_download_of_a_vanished_export_is_410(
+    worker: Any, client: Client, user: dict[str, str], settings: TestingConfig
+) -> None:
+    response = await client.post(f"{API}/exports", json={"format": "csv"}, headers=user)
+    job = await wait_for_job(client, user, (await response.get_json())["id"])
+    assert job["state"] == "succeeded"
+    with direct_database(settings) as db:
+        db["fs.files"].delete_many({})
+        db["fs.chunks"].delete_many({})
+    gone = await client.get(f"{API}/exports/{job['id']}/download", headers=user)
+    assert gone.status_code == 410
+    assert gone.mimetype == "application/problem+json"

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from bson import ObjectId
+from gridfs.errors import NoFile
 from quart import Blueprint
 from quart_schema import (
     document_response,
@@ -123,7 +124,10 @@ async def download_export(job_id: str) -> tuple[Any, ...]:
         raise not_found("export")
     if job["state"] != "succeeded":
         raise APIError(409, f"The export is {job['state']}, not ready.", code="not-ready")
-    stream = await get_gridfs().open_download_stream(ObjectId(job["result"]["file_id"]))
+    try:
+        stream = await get_gridfs().open_download_stream(ObjectId(job["result"]["file_id"]))
+    except NoFile as error:  # removed behind the API's back
+        raise APIError(410, "The exported file is gone; export again.", code="gone") from error
 
     async def chunks() -> AsyncIterator[bytes]:
         while chunk := await stream.readchunk():
