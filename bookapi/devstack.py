@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from settings import PROJECT_DIR, read_environment
@@ -39,7 +39,6 @@ class Server:
     process: subprocess.Popen[bytes]
     log_path: Path
     data_dir: Path
-    extra: dict[str, str] = field(default_factory=dict)
 
     def stop(self, timeout: float = 10.0) -> None:
         if self.process.poll() is None:
