@@ -68,6 +68,7 @@ ENVIRONMENT_SETTINGS = (
     "BROKER_PUBLISH_TIMEOUT_SECONDS",
     "IMPORT_BATCH_SIZE",
     "WS_AUTH_TIMEOUT_SECONDS",
+    "TRUSTED_PROXY_HOPS",
 )
 
 
@@ -100,6 +101,8 @@ class Config:
     BROKER_PUBLISH_TIMEOUT_SECONDS = 3.0
     IMPORT_BATCH_SIZE = 500
     WS_AUTH_TIMEOUT_SECONDS = 5.0
+    # Proxies in front of the API whose X-Forwarded-For is trusted (0: clients connect directly).
+    TRUSTED_PROXY_HOPS = 0
 
     def __init__(self, environ: Mapping[str, str] | None = None, **overrides: Any) -> None:
         env = read_environment() if environ is None else environ

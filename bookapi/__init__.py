@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from hypercorn.middleware import ProxyFixMiddleware
 from quart import Quart
 from quart_jwt_extended import JWTManager
 from quart_schema import HttpSecurityScheme, Info, QuartSchema
@@ -35,6 +36,12 @@ def create_app(settings: Config | None = None) -> Quart:
     app = Quart(__name__, static_folder=None)
     app.config.from_mapping(settings.quart_config())
     app.extensions["settings"] = settings  # for the CLI commands that run job code
+    if settings.TRUSTED_PROXY_HOPS:
+        # Behind a load balancer the client's address (which rate limits key on) is the
+        # one the trusted proxies put in X-Forwarded-For, not the proxy's own.
+        app.asgi_app = ProxyFixMiddleware(  # type: ignore[method-assign]
+            app.asgi_app, mode="legacy", trusted_hops=settings.TRUSTED_PROXY_HOPS
+        )
     logging.basicConfig(level=logging.INFO)
     logging.getLogger("bookapi").setLevel(logging.DEBUG if settings.DEBUG else logging.INFO)
 

@@ -299,3 +299,28 @@ async def test_the_login_limit_holds_across_api_processes(client: Client, settin
             assert (await login(target, "ada@example.com", "wrong")).status_code == 401
         assert (await login(client, "ada@example.com", "wrong")).status_code == 429
         assert (await login(other_client, "ada@example.com", "wrong")).status_code == 429
+
+
+@pytest.mark.parametrize(("hops", "separate"), [(0, False), (1, True)])
+async def test_client_address_behind_a_trusted_proxy(
+    settings: Any, hops: int, separate: bool
+) -> None:
+    """Behind a proxy, limits key on the X-Forwarded-For client, but only when trusted."""
+    settings.TRUSTED_PROXY_HOPS = hops
+    app = create_app(settings)
+    async with app.test_app() as test_app:
+        client = test_app.test_client()
+        await register(client, "ada@example.com")
+
+        async def attempt(address: str) -> int:
+            response = await client.post(
+                f"{AUTH}/login",
+                json={"email": "ada@example.com", "password": "wrong"},
+                headers={"X-Forwarded-For": address},
+            )
+            return response.status_code
+
+        for _ in range(5):
+            assert await attempt("203.0.113.1") == 401
+        assert await attempt("203.0.113.1") == 429
+        assert await attempt("203.0.113.2") == (401 if separate else 429)
