@@ -214,3 +214,19 @@ async def test_other_user_gets_403_and_admin_may_change(
     patched = await client.patch(url, json={"pages": 9}, headers=admin)
     assert patched.status_code == 200
     assert (await client.delete(url, headers=admin)).status_code == 204
+
+
+async def test_put_and_delete_honour_if_match(client: Client, auth_header: dict[str, str]) -> None:
+    book = await (await create(client, auth_header)).get_json()
+    url = f"/api/v1/books/{book['id']}"
+    first = (await client.get(url)).headers["ETag"]
+    replaced = await client.put(url, json=DUNE, headers={**auth_header, "If-Match": first})
+    assert replaced.status_code == 200
+    stale_put = await client.put(url, json=DUNE, headers={**auth_header, "If-Match": first})
+    assert stale_put.status_code == 412
+    stale_delete = await client.delete(url, headers={**auth_header, "If-Match": first})
+    assert stale_delete.status_code == 412
+    assert (await client.get(url)).status_code == 200
+    current = (await client.get(url)).headers["ETag"]
+    deleted = await client.delete(url, headers={**auth_header, "If-Match": current})
+    assert deleted.status_code == 204
