@@ -8,6 +8,8 @@ import hashlib
 import json
 from typing import Any
 
+from bson import ObjectId
+
 from .errors import APIError
 
 
@@ -23,7 +25,8 @@ def encode_cursor(position: dict[str, Any]) -> str:
 
 
 def decode_cursor(cursor: str, expected_fingerprint: str) -> dict[str, Any]:
-    """The position a cursor holds; 400 if it is damaged or belongs to another query."""
+    """The position a cursor holds (its `i`, the last item's id, as an ObjectId); 400 if it
+    is damaged or belongs to another query."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         position = json.loads(raw)
@@ -31,7 +34,9 @@ def decode_cursor(cursor: str, expected_fingerprint: str) -> dict[str, Any]:
         raise invalid_cursor("the cursor is damaged") from error
     if not isinstance(position, dict) or position.get("f") != expected_fingerprint:
         raise invalid_cursor("the cursor belongs to a different query")
-    return position
+    if not isinstance(position.get("i"), str) or not ObjectId.is_valid(position["i"]):
+        raise invalid_cursor("the cursor is damaged")
+    return {**position, "i": ObjectId(position["i"])}
 
 
 def invalid_cursor(detail: str) -> APIError:

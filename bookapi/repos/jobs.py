@@ -8,7 +8,7 @@ from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from ..mongo import Database
-from ..paging import decode_cursor, encode_cursor, invalid_cursor
+from ..paging import decode_cursor, encode_cursor
 from ..timestamps import to_rfc3339, utc_now
 
 COLLECTION = "jobs"
@@ -73,9 +73,7 @@ async def list_jobs(
     selector: dict[str, Any] = {"created_by": created_by}
     if cursor is not None:
         position = decode_cursor(cursor, fingerprint)
-        if not isinstance(position.get("i"), str) or not ObjectId.is_valid(position["i"]):
-            raise invalid_cursor("the cursor is damaged")
-        selector["_id"] = {"$lt": ObjectId(position["i"])}
+        selector["_id"] = {"$lt": position["i"]}
     found = db[COLLECTION].find(selector).sort("_id", DESCENDING).limit(limit + 1)
     jobs: list[dict[str, Any]] = await found.to_list(limit + 1)
     if len(jobs) <= limit:

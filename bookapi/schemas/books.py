@@ -114,8 +114,8 @@ class BookPage(BaseModel):
     next_cursor: str | None
 
 
-class BookListQuery(BaseModel):
-    """Filters, order and page of the book list."""
+class BookFilters(BaseModel):
+    """The filters and order of a book list, shared by listing and exporting."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -128,11 +128,9 @@ class BookListQuery(BaseModel):
     year_min: Year | None = None
     year_max: Year | None = None
     sort: SortKey = "-created_at"
-    limit: Annotated[int, Field(ge=1, le=100)] = 20
-    cursor: Annotated[str, StringConstraints(max_length=1000)] | None = None
 
     @model_validator(mode="after")
-    def _year_range_in_order(self) -> BookListQuery:
+    def _year_range_in_order(self) -> BookFilters:
         if (
             self.year_min is not None
             and self.year_max is not None
@@ -140,3 +138,10 @@ class BookListQuery(BaseModel):
         ):
             raise ValueError("year_min must not be greater than year_max")
         return self
+
+
+class BookListQuery(BookFilters):
+    """Filters, order and page of the book list."""
+
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    cursor: Annotated[str, StringConstraints(max_length=1000)] | None = None

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from .books import Language, Name, SortKey, Tag, Year
+from .books import BookFilters
 
 JobState = Literal["queued", "running", "succeeded", "failed"]
 
@@ -19,26 +19,13 @@ class ImportQuery(BaseModel):
     on_conflict: Literal["skip", "update"] = "skip"
 
 
-class ExportIn(BaseModel):
+class ExportIn(BookFilters):
     """What to export: a file format and any of the book list filters."""
 
+    # strict: the filters come as JSON here, not as query-string text.
     model_config = ConfigDict(extra="forbid", strict=True)
 
     format: Literal["csv", "jsonl"]
-    q: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
-    author: Name | None = None
-    tag: Tag | None = None
-    language: Language | None = None
-    year_min: Year | None = None
-    year_max: Year | None = None
-    sort: SortKey = "-created_at"
-
-    @model_validator(mode="after")
-    def _year_range_in_order(self) -> ExportIn:
-        if self.year_min is not None and self.year_max is not None:
-            if self.year_min > self.year_max:
-                raise ValueError("year_min must not be greater than year_max")
-        return self
 
 
 class JobListQuery(BaseModel):
