@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from bookapi.celery_app import create_celery
-from bookapi.jobs.tasks import register_tasks
+from bookapi.worker.celery_app import create_celery
+from bookapi.worker.tasks import register_tasks
 from settings import load_settings
 
-app = create_celery(load_settings())
-register_tasks(app)
+settings = load_settings()
+app = create_celery(settings)
+register_tasks(app, settings)

@@ -1,41 +1,41 @@
-"""The Redis connection of the API process, opened at startup and closed at shutdown."""
+"""Redis behind one module: the API's async client (opened and closed with the app), the
+worker's sync client, the key prefix, and what an outage looks like."""
 
 from __future__ import annotations
 
-from quart import Quart, current_app
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from settings import Config
+
+# Redis cannot be reached: the request may succeed later, so 503.
+REDIS_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError)
 
 
-def create_redis(url: str, timeout_seconds: float) -> Redis:
-    # Short timeouts: a Redis outage must become a quick 503, not a hung request.
+def create_async_redis(url: str, timeout_seconds: float | None = 1.0) -> Redis:
+    """An async client. Short timeouts turn an outage into a quick 503, not a hung request;
+    None means no read timeout (a pub/sub connection mostly waits)."""
     return Redis.from_url(
         url,
-        socket_connect_timeout=timeout_seconds,
-        socket_timeout=timeout_seconds * 2,
-        health_check_interval=30,
+        socket_connect_timeout=timeout_seconds or 2.0,
+        socket_timeout=timeout_seconds * 2 if timeout_seconds else None,
+        health_check_interval=15 if timeout_seconds is None else 30,
         decode_responses=True,
     )
 
 
-def get_redis() -> Redis:
-    """The Redis client of the running app."""
-    redis: Redis = current_app.extensions["redis"]
-    return redis
+def create_sync_redis(settings: Config) -> SyncRedis:
+    """The worker's client: it publishes job events, best effort."""
+    return SyncRedis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=5)
 
 
-def redis_key(name: str) -> str:
-    """`name` under this deployment's prefix, so several apps (or tests) can share a Redis."""
-    prefix: str = current_app.config["REDIS_PREFIX"]
+def prefixed(prefix: str, name: str) -> str:
+    """`name` under a deployment's prefix, so several apps (or tests) can share a Redis."""
     return prefix + name
 
 
-def init_app(app: Quart) -> None:
-    @app.before_serving
-    async def open_redis() -> None:
-        app.extensions["redis"] = create_redis(
-            app.config["REDIS_URL"], app.config["REDIS_TIMEOUT_SECONDS"]
-        )
-
-    @app.after_serving
-    async def close_redis() -> None:
-        await app.extensions.pop("redis").aclose()
+def events_channel(prefix: str) -> str:
+    """The one pub/sub channel that carries every job's events (workers -> API processes)."""
+    return prefixed(prefix, "job-events")

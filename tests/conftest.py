@@ -1,29 +1,23 @@
 """Test fixtures: real MongoDB-protocol and Redis servers, a fresh database per test.
 
 Unless MONGO_URI / REDIS_URL are given, the session starts throwaway servers on free
-ports with temporary data and stops them at the end.
+ports with temporary data and stops them at the end. Shared helpers are in helpers.py.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from pymongo import MongoClient
-from pymongo.database import Database
 from quart import Quart
 from quart.typing import TestClientProtocol as Client
-from quart_jwt_extended import create_access_token
 
-from bookapi import create_app
+from bookapi.app import create_app
 from bookapi.devstack import Server, free_port, start_mongo, start_redis
 from settings import TestingConfig, read_environment
-
-OWNER_ID = "a" * 24
-MintToken = Callable[..., Awaitable[str]]
+from tests.helpers import OWNER_ID, MintToken, make_settings, mint_access_token
 
 
 @pytest.fixture(scope="session")
@@ -61,9 +55,6 @@ def mongo_uri(environment: dict[str, str], mongo_server: Server | None) -> str:
     return mongo_server.url if mongo_server else environment["MONGO_URI"]
 
 
-BOTH_DRIVERS = pytest.mark.parametrize("mongo_driver", ["motor", "pymongo"])
-
-
 @pytest.fixture
 def mongo_driver() -> str:
     """Motor, unless a test is marked BOTH_DRIVERS to run with AsyncMongoClient too."""
@@ -75,38 +66,13 @@ def database_name() -> str:
     return f"test_{uuid.uuid4().hex[:12]}"
 
 
-@contextmanager
-def direct_database(settings: TestingConfig) -> Iterator[Database[dict[str, Any]]]:
-    """The test's database through synchronous PyMongo, to look behind the API."""
-    client: MongoClient[dict[str, Any]] = MongoClient(settings.MONGO_URI)
-    try:
-        yield client[settings.MONGO_DB]
-    finally:
-        client.close()
-
-
-def make_settings(
-    mongo_uri: str, redis_url: str, database_name: str, **overrides: Any
-) -> TestingConfig:
-    """Settings whose database, Redis keys and job queue belong to one test (or module)."""
-    return TestingConfig(
-        {},
-        MONGO_URI=mongo_uri,
-        MONGO_DB=database_name,
-        REDIS_URL=redis_url,
-        REDIS_PREFIX=f"{database_name}:",  # rate limits and revocations start fresh too
-        CELERY_QUEUE=f"{database_name}:jobs",
-        **overrides,
-    )
-
-
 @pytest.fixture
 def settings(
     mongo_uri: str, redis_url: str, database_name: str, mongo_driver: str
 ) -> Iterator[TestingConfig]:
     yield make_settings(mongo_uri, redis_url, database_name, MONGO_DRIVER=mongo_driver)
     # Each test had its own database: drop it so the server does not fill up.
-    client: MongoClient[dict[str, Any]]
+    client: MongoClient[dict[str, object]]
     with MongoClient(mongo_uri, serverSelectionTimeoutMS=2000) as client:
         client.drop_database(database_name)
 
@@ -128,20 +94,9 @@ def client(app: Quart) -> Client:
     return app.test_client()
 
 
-async def mint_access_token(
-    app: Quart, user_id: str | None = None, role: str = "user", **extra: Any
-) -> str:
-    """Sign an access token the way the app does, for a user id and role."""
-    async with app.app_context():
-        token: str = create_access_token(
-            identity=user_id or uuid.uuid4().hex[:24], user_claims={"role": role}, **extra
-        )
-    return token
-
-
 @pytest.fixture
 def mint_token(app: Quart) -> MintToken:
-    async def mint(user_id: str | None = None, role: str = "user", **extra: Any) -> str:
+    async def mint(user_id: str | None = None, role: str = "user", **extra: object) -> str:
         return await mint_access_token(app, user_id, role, **extra)
 
     return mint

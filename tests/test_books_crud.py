@@ -7,9 +7,8 @@ from typing import Any
 
 from quart.typing import TestClientProtocol as Client
 
-from tests.conftest import BOTH_DRIVERS, OWNER_ID, MintToken
+from tests.helpers import BOTH_DRIVERS, DUNE, OWNER_ID, MintToken
 
-DUNE = {"isbn": "0-441-01359-7", "title": "Dune", "authors": ["Frank Herbert"]}
 DUNE_ISBN13 = "9780441013593"
 
 pytestmark = BOTH_DRIVERS

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from quart.typing import TestClientProtocol as Client
 
-from bookapi.isbn import isbn13_check_digit
-from tests.conftest import BOTH_DRIVERS
+from bookapi.books.isbn import isbn13_check_digit
+from tests.helpers import BOTH_DRIVERS
 
 SORTS = ["title", "-title", "published_year", "-published_year", "created_at", "-created_at"]
 _serial = itertools.count(100_000_000)

@@ -1,48 +1,22 @@
-"""`quart --app bookapi create-admin EMAIL`, run as a real process against the real database."""
+"""`quart --app bookapi.app create-admin EMAIL`, run as a real process against the real database."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 from quart.typing import TestClientProtocol as Client
 
-from bookapi.schemas.books import BookIn
-from settings import PROJECT_DIR, TestingConfig
-from tests.conftest import direct_database
-from tests.test_auth import PASSWORD, bearer, login, register
-from tests.test_books_crud import DUNE
+from bookapi.books.schemas import BookIn
+from settings import TestingConfig
+from tests.helpers import DUNE, PASSWORD, bearer, direct_database, login, register, run_cli
 
 
 def create_admin(
     settings: TestingConfig, email: str, stdin: str
 ) -> subprocess.CompletedProcess[str]:
     return run_cli(settings, "create-admin", email, stdin=stdin)
-
-
-def run_cli(
-    settings: TestingConfig, *args: str, stdin: str = ""
-) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "BOOKAPI_ENV": "testing",
-        "MONGO_URI": settings.MONGO_URI,
-        "MONGO_DB": settings.MONGO_DB,
-        "REDIS_URL": settings.REDIS_URL,
-        "REDIS_PREFIX": settings.REDIS_PREFIX,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "quart", "--app", "bookapi", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=PROJECT_DIR,
-        timeout=120,
-    )
 
 
 async def test_create_admin_makes_an_admin_who_may_change_any_book(

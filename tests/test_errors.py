@@ -8,7 +8,7 @@ import pytest
 from quart import Quart
 from quart.typing import TestClientProtocol as Client
 
-from tests.test_books_crud import DUNE
+from tests.helpers import DUNE
 
 PROBLEM_KEYS = {"type", "title", "status"}
 

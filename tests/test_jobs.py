@@ -14,23 +14,36 @@ import pytest
 from quart import Quart
 from quart.testing.connections import WebsocketDisconnectError, WebsocketResponseError
 from quart.typing import TestClientProtocol as Client
+from redis.asyncio import Redis
 
-from bookapi import create_app
+from bookapi.api.job_events import JobEventHub
+from bookapi.app import create_app
+from bookapi.books.demo import demo_file
+from bookapi.books.files import CSV as CSV_FILE
+from bookapi.books.files import JSON_LINES
+from bookapi.books.schemas import BOOK_FIELDS
 from bookapi.devstack import free_port
-from bookapi.jobs.demo import CSV_COLUMNS, demo_file
+from bookapi.redis_store import events_channel
 from settings import TestingConfig
-from tests.conftest import (
+from tests.helpers import (
+    API,
     BOTH_DRIVERS,
+    CSV,
+    NDJSON,
     MintToken,
+    count_books,
     direct_database,
     make_settings,
     mint_access_token,
+    run_import,
+    start_worker,
+    stop_worker,
+    submit_import,
+    wait_for_job,
+    wait_until,
+    with_bad_rows,
+    worker_environment,
 )
-from tests.workers import start_worker, stop_worker, worker_environment
-
-API = "/api/v1"
-CSV = {"Content-Type": "text/csv"}
-NDJSON = {"Content-Type": "application/x-ndjson"}
 
 
 @pytest.fixture(scope="module")
@@ -55,66 +68,10 @@ async def user(mint_token: MintToken) -> dict[str, str]:
     return {"Authorization": f"Bearer {await mint_token('1' * 24)}"}
 
 
-async def submit_import(
-    client: Client,
-    headers: dict[str, str],
-    body: bytes,
-    content: dict[str, str],
-    on_conflict: str = "skip",
-) -> dict[str, Any]:
-    response = await client.post(
-        f"{API}/imports?on_conflict={on_conflict}", data=body, headers={**headers, **content}
-    )
-    assert response.status_code == 202, await response.get_data()
-    job: dict[str, Any] = await response.get_json()
-    assert response.headers["Location"] == f"{API}/jobs/{job['id']}"
-    assert job["state"] == "queued" and job["kind"] == "import"
-    return job
-
-
-async def wait_for_job(client: Client, headers: dict[str, str], job_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 120
-    while True:
-        job: dict[str, Any] = await (
-            await client.get(f"{API}/jobs/{job_id}", headers=headers)
-        ).get_json()
-        if job["state"] in ("succeeded", "failed"):
-            return job
-        assert time.monotonic() < deadline, f"job stuck: {job}"
-        await asyncio.sleep(0.2)
-
-
-async def run_import(
-    client: Client,
-    headers: dict[str, str],
-    body: bytes,
-    content: dict[str, str],
-    on_conflict: str = "skip",
-) -> dict[str, Any]:
-    job = await submit_import(client, headers, body, content, on_conflict)
-    return await wait_for_job(client, headers, job["id"])
-
-
-def count_books(settings: TestingConfig) -> int:
-    with direct_database(settings) as db:
-        return db["books"].count_documents({})
-
-
-def with_bad_rows(body: bytes, every: int) -> tuple[bytes, list[int]]:
-    """Break every `every`-th data row's ISBN check digit; return the file and their lines."""
-    lines = body.decode().splitlines()
-    bad_lines = []
-    for index in range(1, len(lines)):
-        if index % every == 0:
-            lines[index] = lines[index].replace("979", "978", 1)  # same digits, wrong check
-            bad_lines.append(index + 1)
-    return ("\n".join(lines) + "\n").encode(), bad_lines
-
-
 async def test_import_counts_and_reports_bad_lines(
     worker: Any, client: Client, user: dict[str, str], settings: TestingConfig
 ) -> None:
-    body, bad_lines = with_bad_rows(demo_file(3000, "csv"), every=97)
+    body, bad_lines = with_bad_rows(demo_file(3000, CSV_FILE), every=97)
     job = await run_import(client, user, body, CSV)
     assert job["state"] == "succeeded", job
     result = job["result"]
@@ -179,7 +136,7 @@ async def test_on_conflict_skip_then_update(
 async def test_running_the_same_import_twice_duplicates_nothing(
     worker: Any, client: Client, user: dict[str, str], settings: TestingConfig
 ) -> None:
-    body = demo_file(500, "ndjson")
+    body = demo_file(500, JSON_LINES)
     first = await run_import(client, user, body, NDJSON)
     second = await run_import(client, user, body, NDJSON)
     assert first["result"]["inserted"] == 500
@@ -188,9 +145,9 @@ async def test_running_the_same_import_twice_duplicates_nothing(
 
 
 def book_inputs(books: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    fields = CSV_COLUMNS
     return sorted(
-        ({name: book.get(name) for name in fields} for book in books), key=lambda book: book["isbn"]
+        ({name: book.get(name) for name in BOOK_FIELDS} for book in books),
+        key=lambda book: book["isbn"],
     )
 
 
@@ -213,7 +170,7 @@ async def test_export_then_import_into_an_empty_database_gives_the_same_books(
     settings: TestingConfig,
     file_format: str,
 ) -> None:
-    await run_import(client, user, demo_file(300, "ndjson", seed=7), NDJSON)
+    await run_import(client, user, demo_file(300, JSON_LINES, seed=7), NDJSON)
     before = book_inputs(await all_books(client))
     response = await client.post(f"{API}/exports", json={"format": file_format}, headers=user)
     assert response.status_code == 202
@@ -231,18 +188,14 @@ async def test_export_then_import_into_an_empty_database_gives_the_same_books(
     assert book_inputs(await all_books(client)) == before
 
 
-async def test_export_applies_filters_and_409_before_done(
-    worker: Any, client: Client, user: dict[str, str]
-) -> None:
-    await run_import(client, user, demo_file(200, "ndjson", seed=3), NDJSON)
+async def test_export_applies_filters(worker: Any, client: Client, user: dict[str, str]) -> None:
+    await run_import(client, user, demo_file(200, JSON_LINES, seed=3), NDJSON)
     books = await all_books(client)
     french = [book for book in books if book["language"] == "fr"]
     response = await client.post(
         f"{API}/exports", json={"format": "jsonl", "language": "fr"}, headers=user
     )
     job = await response.get_json()
-    early = await client.get(f"{API}/exports/{job['id']}/download", headers=user)
-    assert early.status_code in (200, 409)  # 409 unless the worker was already done
     job = await wait_for_job(client, user, job["id"])
     content = await (
         await client.get(f"{API}/exports/{job['id']}/download", headers=user)
@@ -278,7 +231,7 @@ async def test_import_rejects_wrong_type_empty_and_oversized_files(
     assert bad_option.status_code == 400
     app.config["MAX_IMPORT_BYTES"] = 10_000
     too_big = await client.post(
-        f"{API}/imports", data=demo_file(200, "csv"), headers={**user, **CSV}
+        f"{API}/imports", data=demo_file(200, CSV_FILE), headers={**user, **CSV}
     )
     assert too_big.status_code == 413
     assert (await client.post(f"{API}/imports", data=b"x", headers=CSV)).status_code == 401
@@ -292,10 +245,12 @@ async def test_jobs_list_is_the_callers_newest_first(
 ) -> None:
     ids = []
     for n in range(3):
-        job = await submit_import(client, user, demo_file(5, "ndjson", first_serial=n * 10), NDJSON)
+        job = await submit_import(
+            client, user, demo_file(5, JSON_LINES, first_serial=n * 10), NDJSON
+        )
         ids.append(job["id"])
     other = {"Authorization": f"Bearer {await mint_token('2' * 24)}"}
-    await submit_import(client, other, demo_file(5, "ndjson"), NDJSON)
+    await submit_import(client, other, demo_file(5, JSON_LINES), NDJSON)
     page = await (await client.get(f"{API}/jobs?limit=2", headers=user)).get_json()
     rest = await (
         await client.get(f"{API}/jobs?limit=2&cursor={page['next_cursor']}", headers=user)
@@ -309,7 +264,7 @@ async def test_jobs_list_is_the_callers_newest_first(
 async def test_another_users_job_is_404_everywhere(
     worker: Any, client: Client, user: dict[str, str], mint_token: MintToken
 ) -> None:
-    job = await run_import(client, user, demo_file(5, "ndjson"), NDJSON)
+    job = await run_import(client, user, demo_file(5, JSON_LINES), NDJSON)
     stranger = {"Authorization": f"Bearer {await mint_token('3' * 24)}"}
     assert (await client.get(f"{API}/jobs/{job['id']}", headers=stranger)).status_code == 404
     download = await client.get(f"{API}/exports/{job['id']}/download", headers=stranger)
@@ -340,7 +295,7 @@ async def receive_until_closed(ws: Any) -> tuple[list[dict[str, Any]], int]:
 async def test_websocket_streams_snapshot_progress_finished(
     worker: Any, client: Client, user: dict[str, str]
 ) -> None:
-    job = await submit_import(client, user, demo_file(4000, "csv", seed=11), CSV)
+    job = await submit_import(client, user, demo_file(4000, CSV_FILE, seed=11), CSV)
     async with client.websocket(f"{API}/jobs/{job['id']}/events", headers=user) as ws:
         messages, code = await receive_until_closed(ws)
     assert code == 1000
@@ -358,7 +313,7 @@ async def test_websocket_streams_snapshot_progress_finished(
 async def test_a_late_listener_gets_the_outcome_then_close(
     worker: Any, client: Client, user: dict[str, str]
 ) -> None:
-    job = await run_import(client, user, demo_file(10, "ndjson"), NDJSON)
+    job = await run_import(client, user, demo_file(10, JSON_LINES), NDJSON)
     token = user["Authorization"].split()[1]
     async with client.websocket(f"{API}/jobs/{job['id']}/events") as ws:
         await ws.send_json({"type": "auth", "token": token})  # the browser way
@@ -371,7 +326,7 @@ async def test_a_late_listener_gets_the_outcome_then_close(
 async def test_websocket_authentication_failures(
     worker: Any, app: Quart, client: Client, user: dict[str, str]
 ) -> None:
-    job = await run_import(client, user, demo_file(3, "ndjson"), NDJSON)
+    job = await run_import(client, user, demo_file(3, JSON_LINES), NDJSON)
     url = f"{API}/jobs/{job['id']}/events"
     with pytest.raises(WebsocketResponseError) as refused:
         async with client.websocket(url, headers={"Authorization": "Bearer nonsense"}) as ws:
@@ -391,11 +346,7 @@ async def test_websocket_authentication_failures(
 async def test_many_listeners_share_one_redis_subscription(
     worker: Any, app: Quart, client: Client, user: dict[str, str], settings: TestingConfig
 ) -> None:
-    from redis.asyncio import Redis
-
-    from bookapi.jobs.progress import events_channel
-
-    job = await submit_import(client, user, demo_file(2000, "ndjson", seed=5), NDJSON)
+    job = await submit_import(client, user, demo_file(2000, JSON_LINES, seed=5), NDJSON)
     url = f"{API}/jobs/{job['id']}/events"
 
     async def listen() -> tuple[list[dict[str, Any]], int]:
@@ -403,7 +354,12 @@ async def test_many_listeners_share_one_redis_subscription(
             return await receive_until_closed(ws)
 
     listeners = [asyncio.create_task(listen()) for _ in range(25)]
-    await asyncio.sleep(0.5)
+    hub: JobEventHub = app.extensions["job_events"]
+
+    async def all_listening() -> bool:
+        return len(hub.listeners.get(job["id"], ())) == 25
+
+    await wait_until(all_listening, 30, "25 websocket listeners")
     redis = Redis.from_url(settings.REDIS_URL)
     try:
         channel = events_channel(settings.REDIS_PREFIX)
@@ -430,7 +386,7 @@ async def test_broker_down_at_submit_is_503_and_records_nothing(
         headers = {"Authorization": f"Bearer {await mint_access_token(app)}"}
         started = time.monotonic()
         response = await client.post(
-            f"{API}/imports", data=demo_file(50, "csv"), headers={**headers, **CSV}
+            f"{API}/imports", data=demo_file(50, CSV_FILE), headers={**headers, **CSV}
         )
         assert response.status_code == 503
         assert time.monotonic() - started < 5
@@ -456,3 +412,20 @@ async def test_download_of_a_vanished_export_is_410(
     gone = await client.get(f"{API}/exports/{job['id']}/download", headers=user)
     assert gone.status_code == 410
     assert gone.mimetype == "application/problem+json"
+
+
+async def test_download_is_409_while_the_export_has_not_run(
+    mongo_uri: str, redis_url: str, database_name: str
+) -> None:
+    # A queue no worker consumes: the export stays queued for as long as the test needs.
+    idle = make_settings(mongo_uri, redis_url, database_name, CELERY_QUEUE=f"{database_name}:idle")
+    app = create_app(idle)
+    async with app.test_app() as test_app:
+        client = test_app.test_client()
+        headers = {"Authorization": f"Bearer {await mint_access_token(app)}"}
+        response = await client.post(f"{API}/exports", json={"format": "csv"}, headers=headers)
+        job = await response.get_json()
+        download = await client.get(f"{API}/exports/{job['id']}/download", headers=headers)
+        assert download.status_code == 409
+        assert download.mimetype == "application/problem+json"
+        assert (await download.get_json())["detail"] == "The export is queued, not ready."

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
 import signal
-import time
 from pathlib import Path
 
 from quart.typing import TestClientProtocol as Client
 
-from bookapi.jobs.demo import demo_file
+from bookapi.books.demo import demo_file
+from bookapi.books.files import CSV as CSV_FILE
 from settings import TestingConfig
-from tests.conftest import direct_database
-from tests.test_jobs import CSV, count_books, submit_import, wait_for_job, with_bad_rows
-from tests.workers import start_worker, stop_worker, worker_environment
+from tests.helpers import (
+    CSV,
+    count_books,
+    direct_database,
+    start_worker,
+    stop_worker,
+    submit_import,
+    wait_for_job,
+    wait_until,
+    with_bad_rows,
+    worker_environment,
+)
 
 ROWS = 6000
 # Short, so the killed worker's unacknowledged task comes back within the test.
@@ -27,24 +35,19 @@ async def test_killed_worker_mid_import_still_succeeds_with_exact_counts(
     env = worker_environment(
         settings, IMPORT_BATCH_SIZE="200", CELERY_VISIBILITY_TIMEOUT_SECONDS=VISIBILITY_SECONDS
     )
-    body, bad_lines = with_bad_rows(demo_file(ROWS, "csv", seed=21), every=250)
+    body, bad_lines = with_bad_rows(demo_file(ROWS, CSV_FILE, seed=21), every=250)
     first = start_worker(env, tmp_path / "first.log", "first")
     try:
         job = await submit_import(client, headers, body, CSV)
         with direct_database(settings) as db:
             jobs = db["jobs"]
-            deadline = time.monotonic() + 60
-            while True:  # wait until it is well under way, then kill it without warning
-                progress = jobs.find_one({}, {"progress": 1, "state": 1})
-                if (
-                    progress
-                    and progress["state"] == "running"
-                    and progress["progress"]["done"] > 500
-                ):
-                    break
-                assert time.monotonic() < deadline, progress
-                await asyncio.sleep(0.05)
-            first.send_signal(signal.SIGKILL)
+
+            async def well_under_way() -> bool:
+                job = jobs.find_one({}, {"progress": 1, "state": 1})
+                return bool(job and job["state"] == "running" and job["progress"]["done"] > 500)
+
+            await wait_until(well_under_way, 60, "the import to be well under way")
+            first.send_signal(signal.SIGKILL)  # without warning
             first.wait(10)
             stranded = jobs.find_one({})
         assert stranded is not None and stranded["state"] == "running"

@@ -6,11 +6,10 @@ import asyncio
 import time
 from pathlib import Path
 
-from bookapi import create_app
+from bookapi.app import create_app
 from bookapi.devstack import free_port, start_mongo
 from settings import TestingConfig
-from tests.conftest import BOTH_DRIVERS, mint_access_token
-from tests.test_books_crud import DUNE
+from tests.helpers import BOTH_DRIVERS, DUNE, mint_access_token
 
 
 async def get_until(client: object, url: str, status: int, within: float) -> int:

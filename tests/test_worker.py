@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from settings import PROJECT_DIR, TestingConfig
-from tests.workers import start_worker, stop_worker, worker_environment
+from tests.helpers import start_worker, stop_worker, worker_environment
 
 
 @pytest.fixture

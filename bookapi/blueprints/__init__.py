@@ -1,0 +1,1 @@
+"""Routes, one blueprint per resource: parse, call the domain, return; none imports another."""

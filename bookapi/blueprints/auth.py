@@ -5,10 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from quart import Blueprint, request
-from quart_rate_limiter import rate_limit
-from quart_schema import document_request, document_response, security_scheme, validate_request
+from quart_schema import (
+    document_request,
+    document_response,
+    security_scheme,
+    validate_request,
+    validate_response,
+)
 
-from ..auth_guard import (
+from ..api.connections import get_db, get_redis
+from ..api.json_body import optional_json_body
+from ..api.problem_schema import Problem
+from ..api.problems import APIError
+from ..auth import rate_limits
+from ..auth import users as users_repo
+from ..auth.guard import (
     BEARER,
     access_token_required,
     authenticate,
@@ -16,16 +27,9 @@ from ..auth_guard import (
     unauthorized,
     verified_claims,
 )
-from ..errors import APIError
-from ..json_body import optional_json_body
-from ..mongo import get_db
-from ..rate_limits import LOGIN_FAILURES, REGISTRATIONS, forget_login_failures
-from ..redis_store import get_redis
-from ..repos import users as users_repo
-from ..revocation import revoke, revoke_once
-from ..schemas.auth import LoginIn, LogoutIn, RegisterIn, TokenPair, User
-from ..schemas.problems import Problem
-from ..tokens import issue_token_pair
+from ..auth.revocation import revoke, revoke_once
+from ..auth.schemas import LoginIn, LogoutIn, RegisterIn, TokenPair, User
+from ..auth.tokens import issue_token_pair
 
 blueprint = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
 # One body for unknown email and wrong password, so neither reveals which accounts exist.
@@ -33,30 +37,33 @@ BAD_LOGIN = "The email or password is wrong."
 
 
 @blueprint.post("/register")
-@rate_limit(limits=[REGISTRATIONS])
 @validate_request(RegisterIn)
-@document_response(User, 201)
+@validate_response(User, 201)
 @document_response(Problem, 409)
-async def register(data: RegisterIn) -> tuple[dict[str, Any], int]:
+@document_response(Problem, 429)
+async def register(data: RegisterIn) -> tuple[users_repo.StoredUser, int]:
     """Create an account with the `user` role."""
-    try:
-        user = await users_repo.insert_user(get_db(), data.email, data.password, data.display_name)
-    except users_repo.DuplicateEmailError as error:
-        raise APIError(409, "An account with this email exists.", code="duplicate-email") from error
-    return users_repo.to_api(user), 201
+    address = rate_limits.client_address()
+    await rate_limits.check(rate_limits.REGISTRATIONS, address)
+    await rate_limits.record(rate_limits.REGISTRATIONS, address)
+    user = await users_repo.insert_user(get_db(), data.email, data.password, data.display_name)
+    return user, 201
 
 
 @blueprint.post("/login")
-@rate_limit(limits=[LOGIN_FAILURES])
 @validate_request(LoginIn)
 @document_response(TokenPair)
 @document_response(Problem, 401)
+@document_response(Problem, 429)
 async def login(data: LoginIn) -> dict[str, Any]:
     """Exchange email and password for an access and a refresh token."""
+    subject = f"{rate_limits.client_address()}|{users_repo.email_key(data.email)}"
+    await rate_limits.check(rate_limits.LOGIN_FAILURES, subject)
     user = await users_repo.check_login(get_db(), data.email, data.password)
     if user is None:
+        await rate_limits.record(rate_limits.LOGIN_FAILURES, subject)
         raise APIError(401, BAD_LOGIN, code="bad-credentials")
-    await forget_login_failures()
+    await rate_limits.forget(rate_limits.LOGIN_FAILURES, subject)
     return issue_token_pair(user)
 
 
@@ -98,11 +105,11 @@ async def logout() -> tuple[str, int]:
 
 @blueprint.get("/me")
 @access_token_required
-@document_response(User)
+@validate_response(User)
 @security_scheme(BEARER)
-async def me() -> dict[str, Any]:
+async def me() -> users_repo.StoredUser:
     """The caller's account."""
     user = await users_repo.find_user(get_db(), current_caller().id)
     if user is None:
         raise unauthorized("The account no longer exists.")
-    return users_repo.to_api(user)
+    return user

@@ -8,9 +8,10 @@ from typing import Any
 
 from quart import Blueprint
 
-from ..errors import MONGO_UNAVAILABLE, REDIS_UNAVAILABLE, APIError
-from ..mongo import get_db, ping
-from ..redis_store import get_redis
+from ..api.connections import get_db, get_redis
+from ..api.problems import APIError
+from ..mongo import MONGO_UNAVAILABLE, ping
+from ..redis_store import REDIS_UNAVAILABLE
 
 blueprint = Blueprint("health", __name__)
 PROBE_TIMEOUT_SECONDS = 1.0

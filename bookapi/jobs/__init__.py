@@ -1,0 +1,1 @@
+"""The job domain shared by API and worker: job records, kinds, events channel, repository."""

@@ -1,0 +1,56 @@
+"""Recording a job and handing it to Celery without blocking the event loop.
+
+Publishing to the broker is a blocking call, so it runs in a thread with a time limit.
+If the broker does not take the task, the job record (and its upload) is removed and
+the client gets 503: a job is never left queued with nobody to run it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from celery import Celery
+from kombu.exceptions import OperationalError
+from quart import Quart, current_app
+
+from ..jobs import repository as jobs_repo
+from ..jobs.records import TASK_FOR_KIND, StoredJob
+from ..redis_store import REDIS_UNAVAILABLE
+from .connections import get_db, get_gridfs
+from .problems import service_unavailable
+
+# What "the broker did not take the task" looks like: kombu's connection error, a Redis
+# error from the transport, or our time limit running out.
+NOT_QUEUED = (OperationalError, TimeoutError, ConnectionError, *REDIS_UNAVAILABLE)
+log = logging.getLogger(__name__)
+
+
+def _publish(celery: Celery, task_name: str, job_id: str) -> None:
+    celery.send_task(task_name, args=[job_id], retry=False)
+
+
+async def submit_job(job: StoredJob) -> None:
+    """Record `job` and enqueue its task; 503 (and nothing recorded) if the broker is down."""
+    celery: Celery = current_app.extensions["celery"]
+    db = get_db()
+    await jobs_repo.insert_job(db, job)
+    try:
+        await asyncio.wait_for(
+            asyncio.to_thread(_publish, celery, TASK_FOR_KIND[job["kind"]], str(job["_id"])),
+            current_app.config["BROKER_PUBLISH_TIMEOUT_SECONDS"],
+        )
+    except NOT_QUEUED as error:
+        log.warning("could not queue job %s: %s", job["_id"], error)
+        await jobs_repo.delete_job(db, job["_id"])
+        if "file_id" in job["params"]:
+            await get_gridfs().delete(job["params"]["file_id"])
+        raise service_unavailable("The job queue") from error
+
+
+def init_app(app: Quart, celery: Celery) -> None:
+    app.extensions["celery"] = celery
+
+    @app.after_serving
+    async def close_broker_connections() -> None:
+        await asyncio.to_thread(celery.close)

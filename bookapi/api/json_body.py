@@ -1,0 +1,40 @@
+"""Routes that take a JSON body refuse other content types with 415 before parsing."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+from quart import Quart, current_app, request
+from quart_schema import RequestSchemaValidationError
+from quart_schema.validation import QUART_SCHEMA_REQUEST_ATTRIBUTE
+
+from .problems import unsupported_media_type
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+JSON_EXPECTED = "the body as JSON with Content-Type: application/json"
+
+
+async def require_json_content_type() -> None:
+    view = current_app.view_functions.get(request.endpoint or "")
+    if view is None or not hasattr(view, QUART_SCHEMA_REQUEST_ATTRIBUTE):
+        return
+    # The body is read (and cached) here: it is capped at MAX_JSON_BYTES anyway.
+    if request.mimetype != "application/json" and await request.get_data():
+        raise unsupported_media_type(JSON_EXPECTED)
+
+
+async def optional_json_body(model: type[ModelT]) -> ModelT:
+    """The body validated as `model`, or `model`'s defaults when there is no body."""
+    if not await request.get_data():
+        return model()
+    if request.mimetype != "application/json":
+        raise unsupported_media_type(JSON_EXPECTED)
+    try:
+        return model.model_validate(await request.get_json())
+    except ValidationError as error:
+        raise RequestSchemaValidationError(error) from error
+
+
+def init_app(app: Quart) -> None:
+    app.before_request(require_json_content_type)

@@ -1,0 +1,60 @@
+"""The application factory: `create_app(settings)` wires the extensions and blueprints."""
+
+from __future__ import annotations
+
+import logging
+
+from hypercorn.middleware import ProxyFixMiddleware
+from quart import Quart
+from quart_jwt_extended import JWTManager
+from quart_schema import HttpSecurityScheme, Info, QuartSchema
+
+from settings import Config, load_settings
+
+from .api import body_limits, connections, job_events, job_queue, json_body, problems
+from .auth.users import ensure_user_indexes
+from .blueprints import auth, books, health, jobs
+from .blueprints import job_events as job_events_routes
+from .books.repository import ensure_book_indexes
+from .cli import admin, bulk
+from .jobs.repository import ensure_job_indexes
+from .worker.celery_app import create_celery
+
+
+def create_app(settings: Config | None = None) -> Quart:
+    """Build the app from `settings` (default: the environment's config class)."""
+    settings = settings or load_settings()
+    app = Quart(__name__, static_folder=None)
+    app.config.from_mapping(settings.quart_config())
+    if settings.TRUSTED_PROXY_HOPS:
+        # Behind a load balancer the client's address (which rate limits key on) is the
+        # one the trusted proxies put in X-Forwarded-For, not the proxy's own.
+        app.asgi_app = ProxyFixMiddleware(  # type: ignore[method-assign]
+            app.asgi_app, mode="legacy", trusted_hops=settings.TRUSTED_PROXY_HOPS
+        )
+    logging.basicConfig(level=logging.INFO)
+    logging.getLogger("bookapi").setLevel(logging.DEBUG if settings.DEBUG else logging.INFO)
+
+    QuartSchema(
+        app,
+        info=Info(title="bookapi", version="1.0.0", description="Async book catalog API"),
+        openapi_path="/openapi.json",
+        swagger_ui_path="/docs",
+        redoc_ui_path=None,
+        scalar_ui_path=None,
+        security_schemes={"bearer": HttpSecurityScheme(scheme="bearer", bearer_format="JWT")},
+    )
+    JWTManager(app)
+    problems.init_app(app)
+    body_limits.init_app(app)
+    json_body.init_app(app)
+    connections.init_app(
+        app, settings, index_builders=[ensure_book_indexes, ensure_user_indexes, ensure_job_indexes]
+    )
+    job_queue.init_app(app, create_celery(settings))
+    job_events.init_app(app)
+    admin.init_app(app, settings)
+    bulk.init_app(app, settings)
+    for module in (health, auth, books, jobs, job_events_routes):
+        app.register_blueprint(module.blueprint)
+    return app

@@ -1,0 +1,1 @@
+"""Accounts and tokens (API process): users, passwords, JWTs, revocation, guard, rate limits."""

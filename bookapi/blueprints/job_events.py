@@ -1,0 +1,88 @@
+"""The websocket that streams one job's progress: snapshot, progress..., finished."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from quart import Blueprint, current_app, websocket
+
+from ..api.connections import get_db
+from ..api.ids import parse_id
+from ..api.job_events import get_hub
+from ..api.problems import APIError
+from ..auth.guard import Caller, authenticate, caller_from_claims
+from ..errors import NotFoundError
+from ..jobs import repository as jobs_repo
+from ..jobs.records import TERMINAL_STATES, StoredJob
+from ..jobs.schemas import job_json
+
+blueprint = Blueprint("job_events", __name__, url_prefix="/api/v1")
+# With no event for this long, re-read the job: a lost "finished" event cannot hang us.
+POLL_SECONDS = 5.0
+POLICY_VIOLATION = 1008
+
+
+async def caller_from_auth_message() -> Caller | None:
+    """For clients that cannot set headers: `{"type": "auth", "token": ...}` first, in time."""
+    try:
+        raw = await asyncio.wait_for(
+            websocket.receive(), current_app.config["WS_AUTH_TIMEOUT_SECONDS"]
+        )
+        message = json.loads(raw)
+        if not isinstance(message, dict) or message.get("type") != "auth":
+            return None
+        return caller_from_claims(await authenticate(f"Bearer {message.get('token', '')}"))
+    except (TimeoutError, ValueError, APIError):
+        return None
+
+
+async def visible_job(raw_id: str, caller: Caller) -> StoredJob:
+    return await jobs_repo.find_visible_job(
+        get_db(), parse_id(raw_id, "job"), caller.id, caller.is_admin
+    )
+
+
+async def stream(job: StoredJob) -> None:
+    hub = get_hub()
+    key = str(job["_id"])
+    listener = hub.subscribe(key)  # before the snapshot, so no event falls in between
+    try:
+        job = await jobs_repo.find_job(get_db(), job["_id"]) or job
+        await websocket.send_json({"type": "snapshot", "job": job_json(job)})
+        if job["state"] in TERMINAL_STATES:
+            return  # a late listener: the snapshot already tells the outcome
+        done = job["progress"]["done"]
+        while job["state"] not in TERMINAL_STATES:
+            event = await listener.next(POLL_SECONDS)
+            if event is None or event.get("type") == "finished":
+                job = await jobs_repo.find_job(get_db(), job["_id"]) or job
+            elif event.get("type") == "progress" and event.get("done", -1) >= done:
+                done = event["done"]
+                await websocket.send_json(event)
+        await websocket.send_json({"type": "finished", "job": job_json(job)})
+    finally:
+        hub.unsubscribe(key, listener)
+
+
+@blueprint.websocket("/jobs/<job_id>/events")
+async def job_events(job_id: str) -> None:
+    """Live progress of a job: authenticate by header (or first message), then stream."""
+    header = websocket.headers.get("Authorization")
+    if header:
+        # Refused before accepting: the handshake gets the 401 or 404 as HTTP.
+        caller = caller_from_claims(await authenticate(header))
+        job = await visible_job(job_id, caller)
+        await websocket.accept()
+    else:
+        await websocket.accept()
+        auth_caller = await caller_from_auth_message()
+        try:
+            if auth_caller is None:
+                raise NotFoundError("job")
+            job = await visible_job(job_id, auth_caller)
+        except NotFoundError:
+            await websocket.close(POLICY_VIOLATION)
+            return
+    await stream(job)
+    await websocket.close(1000)

@@ -1,0 +1,1 @@
+"""Command-line tools (`quart --app bookapi.app ...`): create-admin, import-books, demo-books."""

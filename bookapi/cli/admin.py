@@ -1,0 +1,51 @@
+"""`quart --app bookapi.app create-admin EMAIL`: the only way to make an admin."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import click
+from pydantic import ValidationError
+from quart import Quart
+
+from settings import Config
+
+from ..auth import users as users_repo
+from ..auth.schemas import RegisterIn
+from ..mongo import close_async_client, create_async_client, database_name
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        password: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        return password
+    return sys.stdin.readline().rstrip("\n")
+
+
+async def make_admin(settings: Config, email: str) -> str:
+    """Promote `email` to admin, or create it as one; say which happened."""
+    client = create_async_client(settings)
+    db = client[database_name(settings)]
+    try:
+        await users_repo.ensure_user_indexes(db)
+        if await users_repo.set_role(db, email, "admin"):
+            return f"{email} is now an admin"
+        try:
+            account = RegisterIn(email=email, password=_read_password())
+        except ValidationError as error:
+            raise click.ClickException(
+                "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in error.errors())
+            ) from error
+        await users_repo.insert_user(db, account.email, account.password, None, role="admin")
+        return f"created admin {account.email}"
+    finally:
+        await close_async_client(client)
+
+
+def init_app(app: Quart, settings: Config) -> None:
+    @app.cli.command("create-admin")
+    @click.argument("email")
+    def create_admin(email: str) -> None:
+        """Promote EMAIL to admin, or create it as an admin (password from a prompt or stdin)."""
+        click.echo(asyncio.run(make_admin(settings, email)))

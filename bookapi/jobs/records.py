@@ -1,0 +1,88 @@
+"""What a stored job is, how one is made, and the names both processes agree on.
+
+The job record in MongoDB is the truth about a job; the API creates it, the worker moves
+it through its states, and the Celery task carries only its id.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal, NotRequired, TypedDict
+
+from bson import ObjectId
+
+from ..books.files import BookFileFormat
+from ..timestamps import utc_now
+
+COLLECTION = "jobs"
+JobKind = Literal["import", "export"]
+JobState = Literal["queued", "running", "succeeded", "failed"]
+OnConflict = Literal["skip", "update"]
+TERMINAL_STATES = ("succeeded", "failed")
+# The Celery task that runs each kind (the API sends them by name, the worker registers them).
+TASK_FOR_KIND: dict[JobKind, str] = {
+    "import": "bookapi.import_books",
+    "export": "bookapi.export_books",
+}
+
+
+class JobProgress(TypedDict):
+    done: int
+    total: int | None
+
+
+class JobParams(TypedDict, total=False):
+    format: str  # a BookFileFormat name
+    on_conflict: OnConflict  # imports
+    file_id: ObjectId  # imports: the uploaded file in GridFS
+    filters: dict[str, object]  # exports: the book list filters and sort
+
+
+class StoredJob(TypedDict):
+    _id: ObjectId
+    kind: JobKind
+    state: JobState
+    progress: JobProgress
+    result: dict[str, object] | None
+    error: str | None
+    params: JobParams
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    attempts: NotRequired[int]  # how many times a worker started it
+
+
+def new_job(kind: JobKind, created_by: str, params: JobParams) -> StoredJob:
+    now = utc_now()
+    return StoredJob(
+        _id=ObjectId(),
+        kind=kind,
+        state="queued",
+        progress={"done": 0, "total": None},
+        result=None,
+        error=None,
+        params=params,
+        created_by=created_by,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def new_import_job(
+    created_by: str, file_format: BookFileFormat, on_conflict: OnConflict
+) -> StoredJob:
+    """An import job; its file is stored under `upload_filename(job)` before it is queued."""
+    return new_job("import", created_by, {"format": file_format.name, "on_conflict": on_conflict})
+
+
+def upload_filename(job: StoredJob) -> str:
+    return f"import-{job['_id']}.{job['params']['format']}"
+
+
+def export_filename(job: StoredJob, file_format: BookFileFormat) -> str:
+    return f"books-{job['_id']}{file_format.suffixes[0]}"
+
+
+def file_metadata(job: StoredJob) -> dict[str, object]:
+    """GridFS metadata tying a job's file (upload or export) to the job."""
+    return {"job_id": job["_id"], "format": job["params"]["format"]}

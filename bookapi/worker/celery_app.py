@@ -1,0 +1,43 @@
+"""The Celery application: Redis as broker, settings chosen for at-least-once delivery.
+
+Redis does not guarantee delivery the way RabbitMQ does, so we compensate: a task is
+acknowledged only after it finished (acks late), a worker takes one long task at a
+time, and every job is idempotent so a redelivery after a crash does no harm.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from settings import Config
+
+
+def create_celery(settings: Config) -> Celery:
+    celery = Celery("bookapi", broker=settings.broker_url)
+    visibility = settings.CELERY_VISIBILITY_TIMEOUT_SECONDS
+    celery.conf.update(
+        task_default_queue=settings.CELERY_QUEUE,
+        # Acknowledge after the task ran: a worker killed mid-job leaves it queued...
+        task_acks_late=True,
+        # ...and a task whose worker process died is requeued rather than dropped.
+        task_reject_on_worker_lost=True,
+        # Long tasks: do not reserve a second one that would wait behind the first.
+        worker_prefetch_multiplier=1,
+        broker_transport_options={
+            # Redis puts an unacknowledged task back after this: longer than any job,
+            # or a second worker would start a job the first is still running.
+            "visibility_timeout": visibility,
+            # How often a worker looks for such tasks (kombu's default is ~100 s).
+            "unacked_restore_interval": max(1, min(60, visibility // 4)),
+            "unacked_restore_throttle": 1,
+            "socket_connect_timeout": 2,
+            "socket_timeout": 5,
+        },
+        broker_connection_retry_on_startup=True,
+        # Job state lives in MongoDB; Celery keeps no results.
+        task_ignore_result=True,
+        task_serializer="json",
+        accept_content=["json"],
+        worker_hijack_root_logger=False,
+    )
+    return celery

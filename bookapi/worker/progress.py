@@ -1,0 +1,65 @@
+"""Job progress: saved on the job in MongoDB and published on Redis pub/sub, throttled."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+
+from bson import ObjectId
+from redis.exceptions import RedisError
+
+from ..redis_store import events_channel
+from ..timestamps import utc_now
+from .store import WorkerStore
+
+# At most ~10 progress events per second per job.
+MIN_INTERVAL_SECONDS = 0.1
+ProgressCallback = Callable[[int, int | None], None]
+log = logging.getLogger(__name__)
+
+
+class ProgressReporter:
+    """Records `done` of `total` for one job, at most every MIN_INTERVAL_SECONDS."""
+
+    def __init__(
+        self, store: WorkerStore, job_id: ObjectId, on_progress: ProgressCallback | None = None
+    ) -> None:
+        self.store = store
+        self.channel = events_channel(store.settings.REDIS_PREFIX)
+        self.job_id = job_id
+        self.on_progress = on_progress  # e.g. a terminal progress bar, called unthrottled
+        self.total: int | None = None
+        self._last_sent = 0.0
+
+    def publish(self, event: dict[str, object]) -> None:
+        # Live events are best effort: the job record in MongoDB is the truth, and
+        # listeners re-read it, so a Redis hiccup must not fail the job.
+        try:
+            self.store.redis.publish(
+                self.channel, json.dumps({"job_id": str(self.job_id), **event})
+            )
+        except RedisError as error:
+            log.warning("could not publish progress of job %s: %s", self.job_id, error)
+
+    def start(self, total: int | None) -> None:
+        self.total = total
+        self.advance(0, force=True)
+
+    def advance(self, done: int, force: bool = False) -> None:
+        if self.on_progress is not None:
+            self.on_progress(done, self.total)
+        now = time.monotonic()
+        if not force and now - self._last_sent < MIN_INTERVAL_SECONDS:
+            return
+        self._last_sent = now
+        progress = {"done": done, "total": self.total}
+        self.store.jobs.update_one(
+            {"_id": self.job_id, "state": "running"},
+            {"$set": {"progress": progress, "updated_at": utc_now()}},
+        )
+        self.publish({"type": "progress", "state": "running", **progress})
+
+    def finished(self) -> None:
+        self.publish({"type": "finished"})

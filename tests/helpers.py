@@ -1,0 +1,230 @@
+"""Helpers the test modules share: settings per test, tokens, HTTP shortcuts, direct database
+access, and real worker and CLI processes. Fixtures live in conftest.py."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+from pymongo.database import Database
+from quart import Quart
+from quart.typing import TestClientProtocol as Client
+from quart_jwt_extended import create_access_token
+
+from bookapi.mongo import create_sync_client, sync_database
+from settings import PROJECT_DIR, Config, TestingConfig
+
+API = "/api/v1"
+AUTH = f"{API}/auth"
+OWNER_ID = "a" * 24
+PASSWORD = "correct horse battery"
+DUNE = {"isbn": "0-441-01359-7", "title": "Dune", "authors": ["Frank Herbert"]}
+CSV = {"Content-Type": "text/csv"}
+NDJSON = {"Content-Type": "application/x-ndjson"}
+BOTH_DRIVERS = pytest.mark.parametrize("mongo_driver", ["motor", "pymongo"])
+MintToken = Callable[..., Awaitable[str]]
+
+# Settings and the database
+
+
+def make_settings(
+    mongo_uri: str, redis_url: str, database_name: str, **overrides: Any
+) -> TestingConfig:
+    """Settings whose database, Redis keys and job queue belong to one test (or module)."""
+    values: dict[str, Any] = {
+        "MONGO_URI": mongo_uri,
+        "MONGO_DB": database_name,
+        "REDIS_URL": redis_url,
+        "REDIS_PREFIX": f"{database_name}:",  # rate limits and revocations start fresh too
+        "CELERY_QUEUE": f"{database_name}:jobs",
+    }
+    return TestingConfig({}, **{**values, **overrides})
+
+
+@contextmanager
+def direct_database(settings: Config) -> Iterator[Database[dict[str, Any]]]:
+    """The test's database through synchronous PyMongo, to look behind the API."""
+    client = create_sync_client(settings)
+    try:
+        # Any: tests read whatever is stored, including fields no type declares.
+        yield cast("Database[dict[str, Any]]", sync_database(client, settings))
+    finally:
+        client.close()
+
+
+def count_books(settings: Config) -> int:
+    with direct_database(settings) as db:
+        return db["books"].count_documents({})
+
+
+# Tokens and HTTP
+
+
+async def mint_access_token(
+    app: Quart, user_id: str | None = None, role: str = "user", **extra: Any
+) -> str:
+    """Sign an access token the way the app does, for a user id and role."""
+    async with app.app_context():
+        token: str = create_access_token(
+            identity=user_id or uuid.uuid4().hex[:24], user_claims={"role": role}, **extra
+        )
+    return token
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def register(client: Client, email: str, password: str = PASSWORD, **extra: Any) -> Any:
+    return await client.post(
+        f"{AUTH}/register", json={"email": email, "password": password, **extra}
+    )
+
+
+async def login(client: Client, email: str, password: str = PASSWORD) -> Any:
+    return await client.post(f"{AUTH}/login", json={"email": email, "password": password})
+
+
+async def wait_until(
+    condition: Callable[[], Awaitable[bool]], within: float, what: str, every: float = 0.05
+) -> None:
+    """Poll `condition` until it holds; fail naming `what` after `within` seconds."""
+    deadline = time.monotonic() + within
+    while not await condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(every)
+
+
+# Jobs
+
+
+async def submit_import(
+    client: Client,
+    headers: dict[str, str],
+    body: bytes,
+    content: dict[str, str],
+    on_conflict: str = "skip",
+) -> dict[str, Any]:
+    response = await client.post(
+        f"{API}/imports?on_conflict={on_conflict}", data=body, headers={**headers, **content}
+    )
+    assert response.status_code == 202, await response.get_data()
+    job: dict[str, Any] = await response.get_json()
+    assert response.headers["Location"] == f"{API}/jobs/{job['id']}"
+    assert job["state"] == "queued" and job["kind"] == "import"
+    return job
+
+
+async def wait_for_job(client: Client, headers: dict[str, str], job_id: str) -> dict[str, Any]:
+    """The job once it has ended (succeeded or failed)."""
+    job: dict[str, Any] = {}
+
+    async def ended() -> bool:
+        nonlocal job
+        job = await (await client.get(f"{API}/jobs/{job_id}", headers=headers)).get_json()
+        return job["state"] in ("succeeded", "failed")
+
+    await wait_until(ended, 120, f"job {job_id} to end", every=0.2)
+    return job
+
+
+async def run_import(
+    client: Client,
+    headers: dict[str, str],
+    body: bytes,
+    content: dict[str, str],
+    on_conflict: str = "skip",
+) -> dict[str, Any]:
+    job = await submit_import(client, headers, body, content, on_conflict)
+    return await wait_for_job(client, headers, job["id"])
+
+
+def with_bad_rows(body: bytes, every: int) -> tuple[bytes, list[int]]:
+    """Break every `every`-th data row's ISBN check digit; return the file and their lines."""
+    lines = body.decode().splitlines()
+    bad_lines = []
+    for index in range(1, len(lines)):
+        if index % every == 0:
+            lines[index] = lines[index].replace("979", "978", 1)  # same digits, wrong check
+            bad_lines.append(index + 1)
+    return ("\n".join(lines) + "\n").encode(), bad_lines
+
+
+# Real processes: Celery workers and the CLI
+
+
+def worker_environment(settings: Config, **extra: str) -> dict[str, str]:
+    """The environment that makes a worker or CLI process read the test app's settings."""
+    return {
+        **os.environ,
+        "BOOKAPI_ENV": "testing",
+        "MONGO_URI": settings.MONGO_URI,
+        "MONGO_DB": settings.MONGO_DB,
+        "REDIS_URL": settings.REDIS_URL,
+        "REDIS_PREFIX": settings.REDIS_PREFIX,
+        "CELERY_QUEUE": settings.CELERY_QUEUE,
+        **extra,
+    }
+
+
+def start_worker(env: dict[str, str], log_path: Path, name: str) -> subprocess.Popen[bytes]:
+    """Start `celery -A worker worker` (solo pool: one process to kill) and wait until ready."""
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "worker",
+                "worker",
+                "--pool=solo",
+                f"--hostname={name}@%h",
+                "--loglevel=INFO",
+                "--without-mingle",
+                "--without-gossip",
+            ],
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 60
+    while b" ready." not in log_path.read_bytes():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"worker did not start:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.1)
+    return process
+
+
+def stop_worker(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def run_cli(settings: Config, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """`quart --app bookapi.app ARGS...` as a real process on the test's database."""
+    return subprocess.run(
+        [sys.executable, "-m", "quart", "--app", "bookapi.app", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=worker_environment(settings),
+        cwd=PROJECT_DIR,
+        timeout=120,
+    )
