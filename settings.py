@@ -75,7 +75,6 @@ ENVIRONMENT_SETTINGS = (
 class Config:
     """Settings shared by every environment; subclasses change the defaults."""
 
-    ENV_NAME = "base"
     DEBUG = False
     TESTING = False
     SECRET_KEY = DEV_SECRET_KEY
@@ -146,18 +145,15 @@ class Config:
 
 
 class DevelopmentConfig(Config):
-    ENV_NAME = "development"
     DEBUG = True
 
 
 class TestingConfig(Config):
-    ENV_NAME = "testing"
     TESTING = True
     MONGO_URI = "mongodb://127.0.0.1:27017/bookapi_test"
 
 
 class ProductionConfig(Config):
-    ENV_NAME = "production"
     SECRET_KEY = ""
     JWT_SECRET_KEY = ""
 

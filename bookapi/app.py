@@ -12,6 +12,7 @@ from quart_schema import HttpSecurityScheme, Info, QuartSchema
 from settings import Config, load_settings
 
 from .api import body_limits, connections, job_events, job_queue, json_body, problems
+from .api.problem_schema import document_dependency_outages
 from .auth.users import ensure_user_indexes
 from .blueprints import auth, books, health, jobs
 from .blueprints import job_events as job_events_routes
@@ -57,4 +58,5 @@ def create_app(settings: Config | None = None) -> Quart:
     bulk.init_app(app, settings)
     for module in (health, auth, books, jobs, job_events_routes):
         app.register_blueprint(module.blueprint)
+    document_dependency_outages(app, "/api/")
     return app

@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 from quart import Quart, current_app, request
-from quart_schema import RequestSchemaValidationError
+from quart_schema import RequestSchemaValidationError, validate_request
 from quart_schema.validation import QUART_SCHEMA_REQUEST_ATTRIBUTE
 
+from .problem_schema import document_errors
 from .problems import unsupported_media_type
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+F = TypeVar("F", bound=Callable[..., object])
 JSON_EXPECTED = "the body as JSON with Content-Type: application/json"
+
+
+def json_body(model: type[BaseModel]) -> Callable[[F], F]:
+    """The route takes a JSON body validated as `model` (passed as `data=`); documents the
+    refusals that come with one: invalid (400), too large (413), not JSON (415)."""
+
+    def decorator(view: F) -> F:
+        validated: F = validate_request(model)(document_errors(400, 413, 415)(view))
+        return validated
+
+    return decorator
 
 
 async def require_json_content_type() -> None:

@@ -6,6 +6,7 @@ from bson import ObjectId
 from quart import current_app, request
 
 from ..books.files import FORMATS, BookFileFormat, format_for_media_type
+from ..jobs.records import StoredJob, file_metadata, upload_filename
 from .connections import get_gridfs
 from .problems import APIError, unsupported_media_type
 
@@ -20,10 +21,11 @@ def upload_format() -> BookFileFormat:
     return file_format
 
 
-async def store_upload(filename: str, metadata: dict[str, object]) -> ObjectId:
-    """Stream the body into a GridFS file and return its id; 413 over MAX_IMPORT_BYTES."""
+async def store_upload(job: StoredJob) -> ObjectId:
+    """Stream the body into the GridFS file of import `job` and return its id; 413 over
+    MAX_IMPORT_BYTES, 400 if empty (and then no file is left behind)."""
     limit: int = current_app.config["MAX_IMPORT_BYTES"]
-    upload = get_gridfs().open_upload_stream(filename, metadata=metadata)
+    upload = get_gridfs().open_upload_stream(upload_filename(job), metadata=file_metadata(job))
     size = 0
     try:
         async for chunk in request.body:

@@ -16,8 +16,10 @@ import jwt
 from quart import g, request
 from quart_jwt_extended import decode_token
 from quart_jwt_extended.exceptions import JWTExtendedException
+from quart_schema import security_scheme
 
 from ..api.connections import get_redis
+from ..api.problem_schema import document_errors
 from ..api.problems import APIError
 from .revocation import is_revoked
 
@@ -104,4 +106,5 @@ def access_token_required(
         )
         return await handler(*args, **kwargs)
 
-    return wrapper
+    # Every protected route says in OpenAPI that it takes a bearer token and may answer 401.
+    return security_scheme(BEARER)(document_errors(401)(wrapper))

@@ -9,13 +9,12 @@ from quart_schema import (
     document_request,
     document_response,
     security_scheme,
-    validate_request,
     validate_response,
 )
 
 from ..api.connections import get_db, get_redis
-from ..api.json_body import optional_json_body
-from ..api.problem_schema import Problem
+from ..api.json_body import json_body, optional_json_body
+from ..api.problem_schema import document_errors
 from ..api.problems import APIError
 from ..auth import rate_limits
 from ..auth import users as users_repo
@@ -37,10 +36,9 @@ BAD_LOGIN = "The email or password is wrong."
 
 
 @blueprint.post("/register")
-@validate_request(RegisterIn)
+@json_body(RegisterIn)
 @validate_response(User, 201)
-@document_response(Problem, 409)
-@document_response(Problem, 429)
+@document_errors(409, 429)
 async def register(data: RegisterIn) -> tuple[users_repo.StoredUser, int]:
     """Create an account with the `user` role."""
     address = rate_limits.client_address()
@@ -51,10 +49,9 @@ async def register(data: RegisterIn) -> tuple[users_repo.StoredUser, int]:
 
 
 @blueprint.post("/login")
-@validate_request(LoginIn)
+@json_body(LoginIn)
 @document_response(TokenPair)
-@document_response(Problem, 401)
-@document_response(Problem, 429)
+@document_errors(401, 429)
 async def login(data: LoginIn) -> dict[str, Any]:
     """Exchange email and password for an access and a refresh token."""
     subject = f"{rate_limits.client_address()}|{users_repo.email_key(data.email)}"
@@ -69,7 +66,7 @@ async def login(data: LoginIn) -> dict[str, Any]:
 
 @blueprint.post("/refresh")
 @document_response(TokenPair)
-@document_response(Problem, 401)
+@document_errors(401)
 @security_scheme(BEARER)
 async def refresh() -> dict[str, Any]:
     """Trade a refresh token for a new pair; the used refresh token stops working."""
@@ -86,8 +83,7 @@ async def refresh() -> dict[str, Any]:
 @blueprint.post("/logout")
 @access_token_required
 @document_request(LogoutIn)
-@document_response(Problem, 401)
-@security_scheme(BEARER)
+@document_errors(400, 413, 415)
 async def logout() -> tuple[str, int]:
     """Revoke the access token, and the given refresh token (optional JSON body) if any."""
     caller = current_caller()
@@ -106,7 +102,6 @@ async def logout() -> tuple[str, int]:
 @blueprint.get("/me")
 @access_token_required
 @validate_response(User)
-@security_scheme(BEARER)
 async def me() -> users_repo.StoredUser:
     """The caller's account."""
     user = await users_repo.find_user(get_db(), current_caller().id)

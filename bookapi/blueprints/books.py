@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from quart import Blueprint, Response, request
-from quart_schema import (
-    document_response,
-    security_scheme,
-    validate_querystring,
-    validate_request,
-    validate_response,
-)
+from quart_schema import validate_querystring, validate_response
 
 from ..api.connections import get_db
 from ..api.ids import parse_id
-from ..api.problem_schema import Problem
-from ..auth.guard import BEARER, access_token_required, current_caller
+from ..api.json_body import json_body
+from ..api.problem_schema import document_errors
+from ..auth.guard import access_token_required, current_caller
 from ..books import repository as books_repo
 from ..books.documents import StoredBook, check_may_change, etag
 from ..books.schemas import Book, BookFields, BookIn, BookListQuery, BookPage, BookPatch
@@ -24,6 +20,7 @@ from ..errors import StaleVersionError
 
 blueprint = Blueprint("books", __name__, url_prefix="/api/v1/books")
 BookResponse = tuple[StoredBook, int, dict[str, str]]
+ChangeHandler = TypeVar("ChangeHandler", bound=Callable[..., Awaitable[BookResponse]])
 
 
 async def load_book_to_change(raw_id: str) -> StoredBook:
@@ -42,7 +39,8 @@ def expected_version(book: StoredBook) -> int | None:
     raise StaleVersionError()
 
 
-async def apply_change(book: StoredBook, changes: BookFields) -> BookResponse:
+async def change_book(raw_id: str, changes: BookFields) -> BookResponse:
+    book = await load_book_to_change(raw_id)
     updated = await books_repo.update_book(get_db(), book["_id"], changes, expected_version(book))
     return updated, 200, {"ETag": etag(updated)}
 
@@ -50,7 +48,7 @@ async def apply_change(book: StoredBook, changes: BookFields) -> BookResponse:
 @blueprint.get("")
 @validate_querystring(BookListQuery)
 @validate_response(BookPage)
-@document_response(Problem, 400)
+@document_errors(400)
 async def list_books(query_args: BookListQuery) -> dict[str, Any]:
     """List books, filtered and ordered, one keyset page at a time."""
     books, next_cursor = await books_repo.list_books(get_db(), query_args)
@@ -59,7 +57,7 @@ async def list_books(query_args: BookListQuery) -> dict[str, Any]:
 
 @blueprint.get("/<book_id>")
 @validate_response(Book)
-@document_response(Problem, 404)
+@document_errors(404)
 async def get_book(book_id: str) -> BookResponse | Response:
     """Get one book; send its ETag in `If-None-Match` to get 304 when unchanged."""
     book = await books_repo.find_book(get_db(), parse_id(book_id, "book"))
@@ -71,44 +69,47 @@ async def get_book(book_id: str) -> BookResponse | Response:
 
 @blueprint.post("")
 @access_token_required
-@validate_request(BookIn)
+@json_body(BookIn)
 @validate_response(Book, 201)
-@document_response(Problem, 409)
-@security_scheme(BEARER)
+@document_errors(409)
 async def create_book(data: BookIn) -> BookResponse:
     """Add a book; its creator is the caller."""
     book = await books_repo.insert_book(get_db(), data.fields(), current_caller().id)
     return book, 201, {"Location": f"/api/v1/books/{book['_id']}", "ETag": etag(book)}
 
 
-@blueprint.put("/<book_id>")
-@access_token_required
-@validate_request(BookIn)
-@validate_response(Book)
-@document_response(Problem, 403)
-@security_scheme(BEARER)
+def book_change(
+    method: str, body: type[BookIn | BookPatch]
+) -> Callable[[ChangeHandler], ChangeHandler]:
+    """Route `method` on one book: a JSON body of `body` from its creator or an admin,
+    answered with the changed book; refused when not allowed (403), gone (404), a
+    duplicate ISBN (409) or a stale `If-Match` (412)."""
+
+    def register(handler: ChangeHandler) -> ChangeHandler:
+        view = validate_response(Book)(document_errors(403, 404, 409, 412)(handler))
+        blueprint.route("/<book_id>", methods=[method])(
+            access_token_required(json_body(body)(view))
+        )
+        return handler
+
+    return register
+
+
+@book_change("PUT", BookIn)
 async def replace_book(book_id: str, data: BookIn) -> BookResponse:
     """Replace every input field of a book (creator or admin); honours `If-Match`."""
-    book = await load_book_to_change(book_id)
-    return await apply_change(book, data.fields())
+    return await change_book(book_id, data.fields())
 
 
-@blueprint.patch("/<book_id>")
-@access_token_required
-@validate_request(BookPatch)
-@validate_response(Book)
-@document_response(Problem, 412)
-@security_scheme(BEARER)
+@book_change("PATCH", BookPatch)
 async def patch_book(book_id: str, data: BookPatch) -> BookResponse:
     """Change some fields of a book (creator or admin); a stale `If-Match` gets 412."""
-    book = await load_book_to_change(book_id)
-    return await apply_change(book, data.changes())
+    return await change_book(book_id, data.changes())
 
 
 @blueprint.delete("/<book_id>")
 @access_token_required
-@document_response(Problem, 403)
-@security_scheme(BEARER)
+@document_errors(403, 404, 412)
 async def delete_book(book_id: str) -> tuple[str, int]:
     """Delete a book (creator or admin); honours `If-Match`."""
     book = await load_book_to_change(book_id)

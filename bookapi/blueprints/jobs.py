@@ -8,32 +8,21 @@ from typing import Any
 from bson import ObjectId
 from gridfs.errors import NoFile
 from quart import Blueprint
-from quart_schema import (
-    document_response,
-    security_scheme,
-    validate_querystring,
-    validate_request,
-    validate_response,
-)
+from quart_schema import validate_querystring, validate_response
 
 from ..api.body_limits import large_body
 from ..api.connections import get_db, get_gridfs
 from ..api.ids import parse_id
 from ..api.job_queue import submit_job
-from ..api.problem_schema import Problem
+from ..api.json_body import json_body
+from ..api.problem_schema import document_errors
 from ..api.uploads import store_upload, upload_format
-from ..auth.guard import BEARER, access_token_required, current_caller
+from ..auth.guard import access_token_required, current_caller
 from ..books.files import FORMATS
 from ..errors import GoneError, NotFoundError, NotReadyError
+from ..jobs import records
 from ..jobs import repository as jobs_repo
-from ..jobs.records import (
-    StoredJob,
-    export_filename,
-    file_metadata,
-    new_import_job,
-    new_job,
-    upload_filename,
-)
+from ..jobs.records import StoredJob
 from ..jobs.schemas import ExportIn, ImportQuery, Job, JobListQuery, JobPage
 
 blueprint = Blueprint("jobs", __name__, url_prefix="/api/v1")
@@ -56,25 +45,25 @@ def accepted(job: StoredJob) -> Accepted:
 @access_token_required
 @validate_querystring(ImportQuery)
 @validate_response(Job, 202)
-@document_response(Problem, 413)
-@security_scheme(BEARER)
+@document_errors(400, 413, 415)
 async def submit_import(query_args: ImportQuery) -> Accepted:
     """Import books from the body (text/csv or application/x-ndjson) in the background."""
-    job = new_import_job(current_caller().id, upload_format(), query_args.on_conflict)
-    job["params"]["file_id"] = await store_upload(upload_filename(job), file_metadata(job))
+    job = records.new_import_job(current_caller().id, upload_format(), query_args.on_conflict)
+    job["params"]["file_id"] = await store_upload(job)
     await submit_job(job)
     return accepted(job)
 
 
 @blueprint.post("/exports")
 @access_token_required
-@validate_request(ExportIn)
+@json_body(ExportIn)
 @validate_response(Job, 202)
-@security_scheme(BEARER)
 async def submit_export(data: ExportIn) -> Accepted:
     """Export the books that match the filters, as CSV or JSON Lines, in the background."""
     filters = data.model_dump(exclude={"format"}, exclude_none=True)
-    job = new_job("export", current_caller().id, {"format": data.format, "filters": filters})
+    job = records.new_job(
+        "export", current_caller().id, {"format": data.format, "filters": filters}
+    )
     await submit_job(job)
     return accepted(job)
 
@@ -83,7 +72,7 @@ async def submit_export(data: ExportIn) -> Accepted:
 @access_token_required
 @validate_querystring(JobListQuery)
 @validate_response(JobPage)
-@security_scheme(BEARER)
+@document_errors(400)
 async def list_jobs(query_args: JobListQuery) -> dict[str, Any]:
     """The caller's jobs, newest first."""
     jobs, next_cursor = await jobs_repo.list_jobs(get_db(), current_caller().id, query_args)
@@ -93,8 +82,7 @@ async def list_jobs(query_args: JobListQuery) -> dict[str, Any]:
 @blueprint.get("/jobs/<job_id>")
 @access_token_required
 @validate_response(Job)
-@document_response(Problem, 404)
-@security_scheme(BEARER)
+@document_errors(404)
 async def get_job(job_id: str) -> StoredJob:
     """One job (its owner or an admin)."""
     return await load_visible_job(job_id)
@@ -102,8 +90,7 @@ async def get_job(job_id: str) -> StoredJob:
 
 @blueprint.get("/exports/<job_id>/download")
 @access_token_required
-@document_response(Problem, 409)
-@security_scheme(BEARER)
+@document_errors(404, 409, 410)
 async def download_export(job_id: str) -> tuple[AsyncIterator[bytes], int, dict[str, str]]:
     """The exported file, streamed; 409 until the export has succeeded."""
     job = await load_visible_job(job_id)
@@ -121,8 +108,9 @@ async def download_export(job_id: str) -> tuple[AsyncIterator[bytes], int, dict[
             yield chunk
 
     file_format = FORMATS[job["params"]["format"]]
+    filename = records.export_filename(job, file_format)
     headers = {
         "Content-Type": file_format.media_type,
-        "Content-Disposition": f'attachment; filename="{export_filename(job, file_format)}"',
+        "Content-Disposition": f'attachment; filename="{filename}"',
     }
     return chunks(), 200, headers

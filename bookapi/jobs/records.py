@@ -75,6 +75,13 @@ def new_import_job(
     return new_job("import", created_by, {"format": file_format.name, "on_conflict": on_conflict})
 
 
+def new_export_job(
+    created_by: str, file_format: BookFileFormat, filters: dict[str, object]
+) -> StoredJob:
+    """An export of the books matching `filters` (the book list filters and sort)."""
+    return new_job("export", created_by, {"format": file_format.name, "filters": filters})
+
+
 def upload_filename(job: StoredJob) -> str:
     return f"import-{job['_id']}.{job['params']['format']}"
 
