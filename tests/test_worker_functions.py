@@ -1,0 +1,179 @@
+"""The importer and exporter as plain functions (no Celery), on the real database server.
+
+The same functions also run inside real worker processes in test_jobs.py; here each rule
+is pinned down directly: counts, duplicates within and across batches, reruns, order.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator, Mapping, Sequence
+
+import pytest
+from bson import ObjectId
+
+from bookapi.books.demo import demo_books, demo_file
+from bookapi.books.documents import new_book_document
+from bookapi.books.files import CSV, JSON_LINES, Row, read_rows
+from bookapi.jobs.records import StoredJob, new_export_job, new_import_job
+from bookapi.worker.exporter import run_export
+from bookapi.worker.importer import BatchWriter, ImportCounts, import_rows, validate_row
+from bookapi.worker.progress import ProgressReporter
+from bookapi.worker.runner import execute_job
+from bookapi.worker.store import WorkerStore
+from settings import TestingConfig
+
+OWNER = "b" * 24
+
+
+@pytest.fixture
+def store(settings: TestingConfig) -> Iterator[WorkerStore]:
+    store = WorkerStore(settings)
+    yield store
+    store.db.client.close()
+    store.redis.close()
+
+
+def import_job(store: WorkerStore, on_conflict: str = "skip") -> StoredJob:
+    job = new_import_job(OWNER, JSON_LINES, "update" if on_conflict == "update" else "skip")
+    store.jobs.insert_one(job)
+    return job
+
+
+def run_rows(
+    store: WorkerStore, job: StoredJob, rows: Sequence[Row], batch_size: int = 2
+) -> ImportCounts:
+    counts = ImportCounts()
+    writer = BatchWriter(store.books, job, counts)
+    import_rows(iter(rows), writer, ProgressReporter(store, job["_id"]), batch_size)
+    return counts
+
+
+def rows_of(*books: Mapping[str, object]) -> list[Row]:
+    return [(line, dict(book)) for line, book in enumerate(books, start=1)]
+
+
+def test_validate_row_applies_the_post_rules() -> None:
+    valid = validate_row({"isbn": "0-441-01359-7", "title": " Dune ", "authors": ["F. H."]})
+    assert valid == {
+        "isbn": "9780441013593",
+        "title": "Dune",
+        "authors": ["F. H."],
+        "published_year": None,
+        "publisher": None,
+        "language": None,
+        "pages": None,
+        "tags": [],
+        "description": None,
+    }
+    assert validate_row("the line is not a JSON object") == "the line is not a JSON object"
+    reason = validate_row({"isbn": "9780441013594", "title": "x", "authors": ["a"]})
+    assert isinstance(reason, str) and reason.startswith("isbn:")
+    assert "Extra inputs" in str(
+        validate_row({"isbn": "0441013597", "title": "x", "authors": ["a"], "role": 1})
+    )
+
+
+def test_import_counts_inserts_failures_and_duplicates_in_one_file(store: WorkerStore) -> None:
+    dune = {"isbn": "0441013597", "title": "Dune", "authors": ["Frank Herbert"]}
+    rows = rows_of(dune, {"title": "no isbn"}, dict(dune, title="Dune again"))
+    counts = run_rows(store, import_job(store), rows)
+    assert (counts.inserted, counts.skipped, counts.failed) == (1, 1, 1)
+    assert counts.errors[0]["line"] == 2
+    assert store.books.count_documents({}) == 1
+    assert [book["title"] for book in store.books.find({})] == ["Dune"]
+
+
+def test_on_conflict_update_changes_the_existing_book_and_keeps_its_owner(
+    store: WorkerStore,
+) -> None:
+    existing = new_book_document(
+        {"isbn": "9780441013593", "title": "Old", "authors": ["A"]}, "c" * 24
+    )
+    store.books.insert_one(existing)
+    counts = run_rows(
+        store,
+        import_job(store, "update"),
+        rows_of({"isbn": "0441013597", "title": "New", "authors": ["B"]}),
+    )
+    assert (counts.inserted, counts.updated) == (0, 1)
+    book = store.books.find_one({"_id": existing["_id"]})
+    assert book is not None
+    assert (book["title"], book["title_key"], book["created_by"], book["version"]) == (
+        "New",
+        "new",
+        "c" * 24,
+        2,
+    )
+
+
+def test_a_rerun_of_the_same_job_counts_its_own_books_as_inserted(store: WorkerStore) -> None:
+    job = import_job(store)
+    rows: list[Row] = [(n, dict(book)) for n, book in enumerate(demo_books(7, seed=2), start=1)]
+    first = run_rows(store, job, rows[:4])  # an attempt that died after 4 rows
+    again = run_rows(store, job, rows)
+    assert first.inserted == 4
+    assert (again.inserted, again.skipped) == (7, 0)
+    other_job = run_rows(store, import_job(store), rows)
+    assert (other_job.inserted, other_job.skipped) == (0, 7)
+
+
+def test_execute_job_imports_the_uploaded_file_and_records_the_outcome(
+    store: WorkerStore,
+) -> None:
+    job = new_import_job(OWNER, CSV, "skip")
+    job["params"]["file_id"] = store.files.upload_from_stream(
+        "x.csv", io.BytesIO(demo_file(30, CSV))
+    )
+    store.jobs.insert_one(job)
+    seen: list[tuple[int, int | None]] = []
+    execute_job(store, str(job["_id"]), on_progress=lambda done, total: seen.append((done, total)))
+    finished = store.jobs.find_one({"_id": job["_id"]})
+    assert finished is not None and finished["state"] == "succeeded"
+    assert finished["result"] == {
+        "inserted": 30,
+        "updated": 0,
+        "skipped": 0,
+        "failed": 0,
+        "errors": [],
+    }
+    assert finished["progress"] == {"done": 30, "total": 30} and finished.get("attempts") == 1
+    assert seen[0] == (0, 30) and seen[-1] == (30, 30)
+    execute_job(store, str(job["_id"]))  # a redelivery of an ended job does nothing
+    assert store.jobs.find_one({"_id": job["_id"]}) == finished
+
+
+def test_execute_job_fails_a_bad_header_without_writing(store: WorkerStore) -> None:
+    job = new_import_job(OWNER, CSV, "skip")
+    job["params"]["file_id"] = store.files.upload_from_stream(
+        "x.csv", io.BytesIO(b"isbn,colour\n1,red\n")
+    )
+    store.jobs.insert_one(job)
+    execute_job(store, str(job["_id"]))
+    failed = store.jobs.find_one({"_id": job["_id"]})
+    assert failed is not None and failed["state"] == "failed"
+    assert (
+        failed["error"]
+        == "bad CSV header (unknown columns: colour; missing columns: title, authors)"
+    )
+    assert store.books.count_documents({}) == 0
+
+
+def test_export_writes_the_filtered_books_in_list_order_and_reruns_cleanly(
+    store: WorkerStore,
+) -> None:
+    for book in demo_books(40, seed=4):
+        store.books.insert_one(new_book_document(book, OWNER))
+    job = new_export_job(OWNER, JSON_LINES, {"language": "en", "sort": "title"})
+    store.jobs.insert_one(job)
+    for _ in range(2):  # the second run is a redelivery: it replaces the first file
+        result = run_export(store, job, ProgressReporter(store, job["_id"]))
+    assert store.db["fs.files"].count_documents({"metadata.job_id": job["_id"]}) == 1
+    content = store.files.open_download_stream(ObjectId(result["file_id"])).read()
+    exported = [json.loads(line) for line in content.decode().splitlines()]
+    english = [b for b in demo_books(40, seed=4) if b.get("language") == "en"]
+    assert result["count"] == len(exported) == len(english) > 0
+    titles = [book["title"].casefold() for book in exported]
+    assert titles == sorted(titles)
+    assert [row for _, row in read_rows(io.BytesIO(content), JSON_LINES)] == exported
