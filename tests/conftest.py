@@ -10,14 +10,13 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from pymongo import MongoClient
 from quart import Quart
 from quart.typing import TestClientProtocol as Client
 
 from bookapi.app import create_app
 from bookapi.devstack import Server, free_port, start_mongo, start_redis
 from settings import TestingConfig, read_environment
-from tests.helpers import OWNER_ID, MintToken, make_settings, mint_access_token
+from tests.helpers import OWNER_ID, MintToken, direct_database, make_settings, mint_access_token
 
 
 @pytest.fixture(scope="session")
@@ -70,11 +69,11 @@ def database_name() -> str:
 def settings(
     mongo_uri: str, redis_url: str, database_name: str, mongo_driver: str
 ) -> Iterator[TestingConfig]:
-    yield make_settings(mongo_uri, redis_url, database_name, MONGO_DRIVER=mongo_driver)
+    settings = make_settings(mongo_uri, redis_url, database_name, MONGO_DRIVER=mongo_driver)
+    yield settings
     # Each test had its own database: drop it so the server does not fill up.
-    client: MongoClient[dict[str, object]]
-    with MongoClient(mongo_uri, serverSelectionTimeoutMS=2000) as client:
-        client.drop_database(database_name)
+    with direct_database(settings) as db:
+        db.client.drop_database(database_name)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from typing import Any
 from quart import Blueprint, request
 from quart_schema import (
     document_request,
-    document_response,
     security_scheme,
     validate_response,
 )
@@ -50,7 +49,7 @@ async def register(data: RegisterIn) -> tuple[users_repo.StoredUser, int]:
 
 @blueprint.post("/login")
 @json_body(LoginIn)
-@document_response(TokenPair)
+@validate_response(TokenPair)
 @document_errors(401, 429)
 async def login(data: LoginIn) -> dict[str, Any]:
     """Exchange email and password for an access and a refresh token."""
@@ -65,7 +64,7 @@ async def login(data: LoginIn) -> dict[str, Any]:
 
 
 @blueprint.post("/refresh")
-@document_response(TokenPair)
+@validate_response(TokenPair)
 @document_errors(401)
 @security_scheme(BEARER)
 async def refresh() -> dict[str, Any]:
