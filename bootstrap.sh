@@ -72,9 +72,18 @@ ensure_redis() {
   as_root_apt_install redis-server || exit 1
 }
 
+ensure_postgres() {
+  # FerretDB keeps its data in PostgreSQL (its production backend: much faster scans than
+  # SQLite); without PostgreSQL it falls back to SQLite.
+  ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && return 0
+  command -v postgres >/dev/null && return 0
+  as_root_apt_install postgresql || say "no PostgreSQL: FerretDB will keep its data in SQLite (slower)"
+}
+
 ensure_mongo() {
   [ -n "${MONGO_URI:-}" ] && return 0
   command -v mongod >/dev/null && return 0
+  ensure_postgres
   [ -x var/bin/ferretdb ] && return 0
   if ! command -v go >/dev/null; then
     say "no MongoDB-protocol server: set MONGO_URI, put mongod on PATH, or install Go 1.22+ to build FerretDB"

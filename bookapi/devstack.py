@@ -8,7 +8,9 @@ The test session uses `start_mongo` / `start_redis` with throwaway ports and fol
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
 import shutil
 import signal
 import socket
@@ -39,15 +41,25 @@ class Server:
     process: subprocess.Popen[bytes]
     log_path: Path
     data_dir: Path
+    stop_signal: int = signal.SIGTERM
+    backend: Server | None = None  # a server this one stores its data in, stopped after it
 
     def stop(self, timeout: float = 10.0) -> None:
         if self.process.poll() is None:
-            self.process.terminate()
+            self.process.send_signal(self.stop_signal)
             try:
                 self.process.wait(timeout)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.backend is not None:
+            self.backend.stop(timeout)
+
+    def remove_data(self) -> None:
+        """Delete the data of this (stopped) server and its backend: for throwaway servers."""
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+        if self.backend is not None:
+            self.backend.remove_data()
 
 
 def free_port() -> int:
@@ -72,15 +84,28 @@ def wait_for_port(server: Server, timeout: float = 30.0) -> None:
     raise DevStackError(f"{server.name} did not listen on port {server.port} within {timeout}s")
 
 
-def _spawn(name: str, argv: list[str], port: int, data_dir: Path, url: str) -> Server:
+def _spawn(
+    name: str,
+    argv: list[str],
+    port: int,
+    data_dir: Path,
+    url: str,
+    stop_signal: int = signal.SIGTERM,
+    backend: Server | None = None,
+) -> Server:
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / f"{name}.log"
     with log_path.open("ab") as log:
         process = subprocess.Popen(
             argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=data_dir
         )
-    server = Server(name, url, port, process, log_path, data_dir)
-    wait_for_port(server)
+    server = Server(name, url, port, process, log_path, data_dir, stop_signal, backend)
+    try:
+        wait_for_port(server)
+    except DevStackError:
+        if backend is not None:
+            backend.stop()
+        raise
     return server
 
 
@@ -131,16 +156,112 @@ def build_ferretdb() -> Path:
     return FERRETDB_BIN
 
 
-def mongo_command(port: int, data_dir: Path) -> list[str]:
-    """A `mongod` on PATH if there is one, else FerretDB on SQLite."""
-    mongod = shutil.which("mongod")
-    if mongod is not None:
-        return [mongod, "--port", str(port), "--bind_ip", "127.0.0.1", "--dbpath", str(data_dir)]
-    ferretdb = str(build_ferretdb())
+def postgres_bin_dir() -> Path | None:
+    """Debian's PostgreSQL server binaries (the newest installed version), if any."""
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"), key=_version_key)
+    on_path = shutil.which("postgres")
+    if candidates:
+        return candidates[-1].parent
+    return Path(on_path).parent if on_path else None
+
+
+def _version_key(path: Path) -> tuple[int, ...]:
+    return tuple(int(part) for part in path.parts[-3].split(".") if part.isdigit())
+
+
+def _reachable_by(path: Path, uid: int) -> bool:
+    """Whether user `uid` can reach `path` (search permission on every folder above it)."""
+    for folder in [*reversed(path.parents)]:
+        info = folder.stat()
+        if not (info.st_mode & 0o001 or info.st_uid == uid):
+            return False
+    return True
+
+
+def _as_postgres_user(bin_dir: Path, data_dir: Path) -> tuple[list[str], Path]:
+    """How to run PostgreSQL's programs, and where its cluster lives.
+
+    PostgreSQL refuses to run as root, so as root its programs run as the `postgres` user
+    (Debian's package creates it), and the cluster goes where that user can reach it.
+    """
+    if os.geteuid() != 0:
+        return [], data_dir
+    import pwd
+
+    try:
+        user = pwd.getpwnam("postgres")
+    except KeyError as error:
+        raise DevStackError("running as root needs the `postgres` user") from error
+    if not _reachable_by(data_dir, user.pw_uid):
+        digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:12]
+        data_dir = Path(tempfile.gettempdir()) / f"bookapi-postgres-{digest}"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    os.chown(data_dir, user.pw_uid, user.pw_gid)
+    drop = ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups"]
+    return [*drop, "--"], data_dir
+
+
+def start_postgres(port: int, data_dir: Path) -> Server:
+    """A PostgreSQL cluster in `data_dir` (made on first use), on 127.0.0.1 only, trust auth."""
+    bin_dir = postgres_bin_dir()
+    if bin_dir is None:
+        raise DevStackError("PostgreSQL is not installed: apt-get install postgresql")
+    prefix, cluster = _as_postgres_user(bin_dir, data_dir)
+    if not (cluster / "PG_VERSION").exists():
+        subprocess.run(
+            [
+                *prefix,
+                str(bin_dir / "initdb"),
+                "-D",
+                str(cluster),
+                "--auth=trust",
+                "-U",
+                "postgres",
+            ],
+            check=True,
+            capture_output=True,
+            cwd=tempfile.gettempdir(),
+        )
+    argv = [
+        *prefix,
+        str(bin_dir / "postgres"),
+        "-D",
+        str(cluster),
+        "-p",
+        str(port),
+        "-c",
+        "listen_addresses=127.0.0.1",
+        "-c",
+        "unix_socket_directories=",
+        # Development data: fast over durable (a crash may lose the last commits).
+        "-c",
+        "synchronous_commit=off",
+        "-c",
+        "max_connections=200",
+    ]
+    url = f"postgres://postgres@127.0.0.1:{port}/postgres"
+    log_dir = data_dir / "postgres-log"
+    # SIGINT is PostgreSQL's fast shutdown: it does not wait for clients to disconnect.
+    server = _spawn("postgres", argv, port, log_dir, url, stop_signal=signal.SIGINT)
+    server.data_dir = cluster
+    return server
+
+
+def mongo_backend() -> str:
+    """What `start_mongo` runs: `mongod` if on PATH, else FerretDB on PostgreSQL if it is
+    installed, else FerretDB on SQLite (BOOKAPI_FERRETDB_BACKEND=sqlite forces SQLite)."""
+    if shutil.which("mongod"):
+        return "mongod"
+    forced = read_environment().get("BOOKAPI_FERRETDB_BACKEND", "")
+    if forced in ("postgresql", "sqlite"):
+        return forced
+    return "postgresql" if postgres_bin_dir() is not None else "sqlite"
+
+
+def ferretdb_command(port: int, data_dir: Path, backend_args: list[str]) -> list[str]:
     return [
-        ferretdb,
-        "--handler=sqlite",
-        f"--sqlite-url=file:{data_dir}/",
+        str(build_ferretdb()),
+        *backend_args,
         f"--state-dir={data_dir}",
         f"--listen-addr=127.0.0.1:{port}",
         "--debug-addr=-",
@@ -150,9 +271,23 @@ def mongo_command(port: int, data_dir: Path) -> list[str]:
 
 
 def start_mongo(port: int, data_dir: Path, database: str = "bookapi") -> Server:
+    """A MongoDB-protocol server on `port` keeping its data in `data_dir`."""
     data_dir.mkdir(parents=True, exist_ok=True)
     url = f"mongodb://127.0.0.1:{port}/{database}"
-    return _spawn("mongo", mongo_command(port, data_dir), port, data_dir, url)
+    backend = mongo_backend()
+    if backend == "mongod":
+        argv = ["mongod", "--port", str(port), "--bind_ip", "127.0.0.1", "--dbpath", str(data_dir)]
+        return _spawn("mongo", argv, port, data_dir, url)
+    if backend == "sqlite":
+        argv = ferretdb_command(
+            port, data_dir, ["--handler=sqlite", f"--sqlite-url=file:{data_dir}/"]
+        )
+        return _spawn("mongo", argv, port, data_dir, url)
+    postgres = start_postgres(free_port(), data_dir / "postgres")
+    argv = ferretdb_command(
+        port, data_dir, ["--handler=postgresql", f"--postgresql-url={postgres.url}"]
+    )
+    return _spawn("mongo", argv, port, data_dir, url, backend=postgres)
 
 
 def _run(port: int) -> int:

@@ -22,6 +22,7 @@ from settings import Config
 Database = Any
 # A dependency that cannot be reached: the request may succeed later (503, or a retry).
 MONGO_UNAVAILABLE = (ConnectionFailure,)
+FERRETDB_DUPLICATE_MARKS = ("UNIQUE constraint failed", "SQLSTATE 23505")
 
 
 def database_name(settings: Config) -> str:
@@ -90,9 +91,10 @@ async def ping(db: Database) -> None:
 def is_duplicate_key(error: OperationFailure) -> bool:
     """A unique-index violation, however the server reports it.
 
-    MongoDB says DuplicateKeyError (code 11000); FerretDB v1 on SQLite says so on
-    insert but reports an update that breaks a unique index as an internal error.
+    MongoDB says DuplicateKeyError (code 11000); FerretDB v1 says so on insert but
+    reports an update that breaks a unique index as an internal error (code 1) carrying
+    its backend's message: SQLite's, or PostgreSQL's unique_violation (SQLSTATE 23505).
     """
     if isinstance(error, DuplicateKeyError) or error.code == 11000:
         return True
-    return error.code == 1 and "UNIQUE constraint failed" in str(error)
+    return error.code == 1 and any(mark in str(error) for mark in FERRETDB_DUPLICATE_MARKS)

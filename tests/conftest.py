@@ -47,6 +47,7 @@ def mongo_server(
     server = start_mongo(free_port(), tmp_path_factory.mktemp("mongo"))
     yield server
     server.stop()
+    server.remove_data()
 
 
 @pytest.fixture(scope="session")

@@ -61,6 +61,7 @@ async def test_mongodb_down_is_503_fast_then_recovers(
             assert await get_until(client, "/readyz", 200, within=5) == 200
     finally:
         server.stop()
+        server.remove_data()
 
 
 async def test_redis_down_is_503_for_writes_while_reads_work(
