@@ -1,0 +1,94 @@
+"""Websocket fan-out: N listeners on one job on one API process. Who saw snapshot, progress
+and finished in that order, how far apart the `finished` events arrived, and refusals."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+
+import websockets
+from websockets.exceptions import InvalidStatus
+
+HANDSHAKE_TIMEOUT = 60
+
+
+@dataclass
+class Listener:
+    kinds: list[str] = field(default_factory=list)
+    finished_at: float | None = None
+    refused: int | None = None  # the handshake's status when it was refused
+    error: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        """snapshot, then at least one progress, then finished, in that order."""
+        kinds = self.kinds
+        return (
+            len(kinds) >= 3
+            and kinds[0] == "snapshot"
+            and kinds[-1] == "finished"
+            and set(kinds[1:-1]) == {"progress"}
+        )
+
+
+@dataclass
+class FanoutResult:
+    listeners: int
+    complete: int
+    refused_503: int
+    other_failures: int
+    finished_spread_p99_ms: float
+
+
+async def listen(url: str, token: str, listener: Listener, connected: asyncio.Event) -> None:
+    try:
+        async with websockets.connect(
+            url,
+            additional_headers={"Authorization": f"Bearer {token}"},
+            open_timeout=HANDSHAKE_TIMEOUT,
+            max_queue=None,
+        ) as socket:
+            async for raw in socket:
+                message = json.loads(raw)
+                listener.kinds.append(message["type"])
+                if message["type"] == "snapshot":
+                    connected.set()
+                if message["type"] == "finished":
+                    listener.finished_at = time.perf_counter()
+    except InvalidStatus as refused:
+        listener.refused = refused.response.status_code
+    except (OSError, TimeoutError, websockets.WebSocketException) as error:
+        listener.error = repr(error)
+    finally:
+        connected.set()
+
+
+async def connect_all(
+    url: str, token: str, count: int
+) -> tuple[list[Listener], list[asyncio.Task[None]]]:
+    """Open `count` listeners (in waves, as clients would arrive) and wait for their snapshots."""
+    listeners = [Listener() for _ in range(count)]
+    events = [asyncio.Event() for _ in range(count)]
+    tasks = [
+        asyncio.create_task(listen(url, token, listener, event))
+        for listener, event in zip(listeners, events, strict=True)
+    ]
+    await asyncio.wait_for(asyncio.gather(*(event.wait() for event in events)), HANDSHAKE_TIMEOUT)
+    return listeners, tasks
+
+
+def summarise(listeners: list[Listener]) -> FanoutResult:
+    finished = sorted(l.finished_at for l in listeners if l.finished_at is not None)
+    spread = [(moment - finished[0]) * 1000 for moment in finished] if finished else [0.0]
+    p99 = spread[min(len(spread) - 1, int(len(spread) * 0.99))]
+    return FanoutResult(
+        listeners=len(listeners),
+        complete=sum(l.complete for l in listeners),
+        refused_503=sum(l.refused == 503 for l in listeners),
+        other_failures=sum(
+            (l.refused is not None and l.refused != 503) or l.error is not None for l in listeners
+        ),
+        finished_spread_p99_ms=p99,
+    )

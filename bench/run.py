@@ -1,0 +1,288 @@
+"""The shipped benchmark, side by side in one run on one database server:
+
+    ./bootstrap.sh bench [--books 2000] [--seconds 10] [--connections 256] ...
+
+bookapi as its Docker image serves it (`python -m bookapi.serve`, one worker), a FastAPI +
+Motor peer on uvicorn and a Flask + Flask-PyMongo peer on gunicorn gthread (one worker
+each), the same `books` collection seeded by bookapi's own `demo-books`. wrk loads one
+random book by id and one filtered list page; then import throughput against the raw
+driver, and websocket fan-out. Prints one table of ratios; machines here are shared and
+noisy, so compare the ratios of one run, not absolute numbers across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from pymongo import MongoClient
+
+from bench.fanout import FanoutResult, connect_all, summarise
+from bench.imports import ImportResult, measure_imports
+from bench.load import LoadResult, measure
+from bench.processes import (
+    BIN,
+    start_bookapi,
+    start_fastapi_peer,
+    start_flask_peer,
+    start_worker,
+)
+from bookapi.books.demo import demo_file
+from bookapi.books.files import JSON_LINES
+from bookapi.devstack import PROJECT_DIR, Server, free_port, start_mongo, start_redis
+from settings import Config
+
+ADMIN = "bench@example.com"
+PASSWORD = "benchmark password"
+LIST_PATH = "/api/v1/books?tag=fiction&limit=20"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="./bootstrap.sh bench", description=__doc__)
+    parser.add_argument("--books", type=int, default=2000, help="books to seed (FerretDB scans)")
+    parser.add_argument("--seconds", type=int, default=10, help="wrk duration per measurement")
+    parser.add_argument("--connections", type=int, default=256)
+    parser.add_argument("--import-rows", type=int, default=20_000)
+    parser.add_argument("--rss-rows", type=int, nargs=2, default=[10_000, 100_000])
+    parser.add_argument("--listeners", type=int, default=1000)
+    parser.add_argument("--servers", default="bookapi,fastapi,flask")
+    parser.add_argument("--skip", default="", help="comma list of: http, import, fanout")
+    return parser.parse_args()
+
+
+def start_databases(work: Path) -> tuple[dict[str, str], list[Server]]:
+    env = {}
+    servers: list[Server] = []
+    if not os.environ.get("REDIS_URL"):
+        redis = start_redis(free_port(), work / "redis")
+        servers.append(redis)
+        env["REDIS_URL"] = redis.url
+    if not os.environ.get("MONGO_URI"):
+        mongo = start_mongo(free_port(), work / "mongo")
+        servers.append(mongo)
+        env["MONGO_URI"] = mongo.url
+    return env, servers
+
+
+def bookapi_environment(databases: dict[str, str]) -> dict[str, str]:
+    """Production settings, as the Docker image runs (no `.env`: every value given here)."""
+    return {
+        **os.environ,
+        **databases,
+        "BOOKAPI_ENV": "production",
+        "SECRET_KEY": secrets.token_hex(32),
+        "JWT_SECRET_KEY": secrets.token_hex(32),
+        "MONGO_DB": "bench",
+        "MONGO_DRIVER": Config.MONGO_DRIVER,
+        "REDIS_PREFIX": "bench:",
+        "CELERY_QUEUE": "bench-jobs",
+    }
+
+
+def cli(env: dict[str, str], *args: str, stdin: str = "") -> str:
+    argv = [str(BIN / "python"), "-m", "quart", "--app", "bookapi.app", *args]
+    done = subprocess.run(
+        argv, env=env, cwd=PROJECT_DIR, input=stdin, capture_output=True, text=True
+    )
+    if done.returncode:
+        raise SystemExit(f"{' '.join(args)} failed:\n{done.stderr}")
+    return done.stdout
+
+
+def seed(env: dict[str, str], books: int, servers: list[Server], work: Path) -> Path:
+    """Fill `books` with bookapi's demo books and write their ids to a file for wrk."""
+    cli(env, "create-admin", ADMIN, stdin=PASSWORD + "\n")
+    cli(env, "demo-books", str(books), "--owner", ADMIN, "--seed", "5")
+    for server in servers:
+        if server.backend is not None and server.backend.name == "postgres":
+            psql = shutil.which("psql") or "psql"
+            port = str(server.backend.port)
+            argv = [psql, "-h", "127.0.0.1", "-p", port, "-U", "postgres", "-c", "ANALYZE"]
+            subprocess.run(argv, check=True, capture_output=True)
+    with MongoClient(env["MONGO_URI"]) as client:
+        ids = [str(doc["_id"]) for doc in client[env["MONGO_DB"]]["books"].find({}, {"_id": 1})]
+    ids_file = work / "ids.txt"
+    ids_file.write_text("\n".join(ids) + "\n")
+    return ids_file
+
+
+def run_http(
+    env: dict[str, str], args: argparse.Namespace, ids_file: Path, logs: Path
+) -> list[LoadResult]:
+    starters = {"bookapi": start_bookapi, "fastapi": start_fastapi_peer, "flask": start_flask_peer}
+    results = []
+    for name in args.servers.split(","):
+        served = starters[name](env, logs)
+        try:
+            for route, path in (("GET /books/{id}", None), ("GET /books?tag (list)", LIST_PATH)):
+                results.append(
+                    measure(served, route, path, args.seconds, args.connections, ids_file)
+                )
+        finally:
+            served.stop()
+    return results
+
+
+def access_token(port: int) -> str:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/auth/login",
+        data=json.dumps({"email": ADMIN, "password": PASSWORD}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        token: str = json.load(response)["access_token"]
+    return token
+
+
+def submit_import(port: int, token: str, rows: int) -> str:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/imports",
+        data=demo_file(rows, JSON_LINES, seed=91),
+        headers={"Content-Type": JSON_LINES.media_type, "Authorization": f"Bearer {token}"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        job_id: str = json.load(response)["id"]
+    return job_id
+
+
+async def fanout(
+    port: int, token: str, job_id: str, count: int, env: dict[str, str], logs: Path
+) -> FanoutResult:
+    url = f"ws://127.0.0.1:{port}/api/v1/jobs/{job_id}/events"
+    listeners, tasks = await connect_all(url, token, count)
+    worker = start_worker(env, logs)  # only now: every listener is waiting for the job
+    try:
+        await asyncio.wait_for(asyncio.gather(*tasks), 180)
+    finally:
+        worker.terminate()
+        worker.wait(30)
+    return summarise(listeners)
+
+
+def run_fanout(env: dict[str, str], count: int, logs: Path) -> FanoutResult:
+    served = start_bookapi(env, logs)
+    try:
+        token = access_token(served.port)
+        job_id = submit_import(served.port, token, 3000)
+        return asyncio.run(fanout(served.port, token, job_id, count, env, logs))
+    finally:
+        served.stop()
+
+
+def ratio(mine: float, theirs: float) -> str:
+    return f"{mine / theirs:.2f}x" if theirs else "-"
+
+
+def print_report(
+    http: list[LoadResult],
+    imported: ImportResult | None,
+    fan: FanoutResult | None,
+    args: argparse.Namespace,
+) -> None:
+    print(
+        f"\nbookapi benchmark · {platform.node()} · {os.cpu_count()} cores · {platform.python_implementation()} {platform.python_version()}"
+    )
+    print(
+        f"{args.books} books · wrk {args.connections} connections × {args.seconds} s · one worker process per server\n"
+    )
+    if http:
+        print("| server | route | req/s | p50 ms | p99 ms | failures | CPU µs/req |")
+        print("|---|---|---|---|---|---|---|")
+        for result in http:
+            print(
+                f"| {result.server} | {result.route} | {result.rps:,.0f} | {result.p50_ms:.1f} | "
+                f"{result.p99_ms:.1f} | {result.failures} | {result.cpu_us_per_request:,.0f} |"
+            )
+        print("\n| route | bookapi vs | req/s ratio | CPU/req ratio | bookapi p99/p50 |")
+        print("|---|---|---|---|---|")
+        by_key = {(r.server.split("-")[0], r.route): r for r in http}
+        for route in dict.fromkeys(r.route for r in http):
+            mine = by_key.get(("bookapi", route))
+            for peer in ("fastapi", "flask"):
+                theirs = by_key.get((peer, route))
+                if mine and theirs:
+                    print(
+                        f"| {route} | {peer} | {ratio(mine.rps, theirs.rps)} | "
+                        f"{ratio(mine.cpu_us_per_request, theirs.cpu_us_per_request)} | "
+                        f"{mine.p99_ms / max(mine.p50_ms, 0.001):.1f} |"
+                    )
+    if imported:
+        rate_raw = imported.rows / imported.raw_seconds
+        rate_import = imported.rows / imported.import_seconds
+        print(
+            f"\nimport of {imported.rows:,} new rows: {rate_import:,.0f} rows/s; raw insert_many "
+            f"{rate_raw:,.0f} rows/s; import/raw = {rate_import / rate_raw:.0%}"
+        )
+        if imported.rss_growth_mb is not None:
+            small, large = args.rss_rows
+            print(
+                f"import peak RSS growth from {small:,} to {large:,} rows: {imported.rss_growth_mb:.1f} MB"
+            )
+    if fan:
+        print(
+            f"\nwebsocket fan-out, {fan.listeners} listeners on one job, one API process: "
+            f"{fan.complete} saw snapshot → progress → finished; 503 refusals {fan.refused_503}; "
+            f"other failures {fan.other_failures}; p99 spread of finished {fan.finished_spread_p99_ms:.0f} ms"
+        )
+
+
+def main() -> int:
+    args = parse_args()
+    skip = set(filter(None, args.skip.split(",")))
+    work = Path(tempfile.mkdtemp(prefix="bookapi-bench-"))
+    logs = work / "logs"
+    logs.mkdir()
+    databases, servers = start_databases(work)
+    env = bookapi_environment(databases)
+    os.environ.update(
+        {
+            k: env[k]
+            for k in (
+                "BOOKAPI_ENV",
+                "SECRET_KEY",
+                "JWT_SECRET_KEY",
+                "MONGO_URI",
+                "MONGO_DB",
+                "MONGO_DRIVER",
+                "REDIS_URL",
+                "REDIS_PREFIX",
+                "CELERY_QUEUE",
+            )
+        }
+    )
+    http: list[LoadResult] = []
+    imported = fan = None
+    try:
+        started = time.monotonic()
+        ids_file = seed(env, args.books, servers, work)
+        print(
+            f"seeded {args.books} books in {time.monotonic() - started:.1f} s; logs in {logs}",
+            flush=True,
+        )
+        if "http" not in skip:
+            http = run_http(env, args, ids_file, logs)
+        if "import" not in skip:
+            imported = measure_imports(args.import_rows, *args.rss_rows)
+        if "fanout" not in skip:
+            fan = run_fanout(env, args.listeners, logs)
+    finally:
+        for server in servers:
+            server.stop()
+            server.remove_data()
+    print_report(http, imported, fan, args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
