@@ -69,6 +69,9 @@ ENVIRONMENT_SETTINGS = (
     "IMPORT_BATCH_SIZE",
     "WS_AUTH_TIMEOUT_SECONDS",
     "TRUSTED_PROXY_HOPS",
+    "BOOK_CACHE_ENTRIES",
+    "BOOK_CACHE_SECONDS",
+    "REDIS_MAX_CONNECTIONS",
 )
 
 
@@ -81,10 +84,12 @@ class Config:
     JWT_SECRET_KEY = DEV_JWT_SECRET_KEY
     MONGO_URI = "mongodb://127.0.0.1:27017/bookapi"
     MONGO_DB = ""  # empty: the database named in MONGO_URI, else "bookapi"
-    MONGO_DRIVER = "motor"
+    MONGO_DRIVER = "pymongo"  # PyMongo's AsyncMongoClient; "motor" (end of life) still works
     MONGO_TIMEOUT_MS = 2000
     REDIS_URL = "redis://127.0.0.1:6379/0"
     REDIS_TIMEOUT_SECONDS = 1.0
+    # Connections of an API process's Redis pool; a request waits (up to the timeout) for one.
+    REDIS_MAX_CONNECTIONS = 64
     REDIS_PREFIX = "bookapi:"  # every key this app writes starts with it
     CELERY_BROKER_URL = ""  # empty: REDIS_URL
     MAX_JSON_BYTES = 1024 * 1024
@@ -102,6 +107,9 @@ class Config:
     WS_AUTH_TIMEOUT_SECONDS = 5.0
     # Proxies in front of the API whose X-Forwarded-For is trusted (0: clients connect directly).
     TRUSTED_PROXY_HOPS = 0
+    # Rendered books kept per API process (0: no cache), and how long an entry may live.
+    BOOK_CACHE_ENTRIES = 10_000
+    BOOK_CACHE_SECONDS = 60.0
 
     def __init__(self, environ: Mapping[str, str] | None = None, **overrides: Any) -> None:
         env = read_environment() if environ is None else environ

@@ -11,7 +11,8 @@ from quart_schema import HttpSecurityScheme, Info, QuartSchema
 
 from settings import Config, load_settings
 
-from .api import body_limits, connections, job_events, job_queue, json_body, problems
+from .api import body_limits, connections, job_queue, json_body, problems, pubsub
+from .api.json_provider import OrjsonProvider
 from .api.problem_schema import document_dependency_outages
 from .auth.users import ensure_user_indexes
 from .blueprints import auth, books, health, jobs
@@ -26,6 +27,7 @@ def create_app(settings: Config | None = None) -> Quart:
     """Build the app from `settings` (default: the environment's config class)."""
     settings = settings or load_settings()
     app = Quart(__name__, static_folder=None)
+    app.json = OrjsonProvider(app)
     app.config.from_mapping(settings.quart_config())
     if settings.TRUSTED_PROXY_HOPS:
         # Behind a load balancer the client's address (which rate limits key on) is the
@@ -53,7 +55,7 @@ def create_app(settings: Config | None = None) -> Quart:
         app, settings, index_builders=[ensure_book_indexes, ensure_user_indexes, ensure_job_indexes]
     )
     job_queue.init_app(app, create_celery(settings))
-    job_events.init_app(app)
+    pubsub.init_app(app, settings)
     admin.init_app(app, settings)
     bulk.init_app(app, settings)
     for module in (health, auth, books, jobs, job_events_routes):

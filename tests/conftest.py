@@ -15,7 +15,7 @@ from quart.typing import TestClientProtocol as Client
 
 from bookapi.app import create_app
 from bookapi.devstack import Server, free_port, start_mongo, start_redis
-from settings import TestingConfig, read_environment
+from settings import Config, TestingConfig, read_environment
 from tests.helpers import OWNER_ID, MintToken, direct_database, make_settings, mint_access_token
 
 
@@ -57,8 +57,8 @@ def mongo_uri(environment: dict[str, str], mongo_server: Server | None) -> str:
 
 @pytest.fixture
 def mongo_driver() -> str:
-    """Motor, unless a test is marked BOTH_DRIVERS to run with AsyncMongoClient too."""
-    return "motor"
+    """The default driver, unless a test is marked BOTH_DRIVERS to run with Motor too."""
+    return Config.MONGO_DRIVER
 
 
 @pytest.fixture

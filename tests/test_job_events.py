@@ -12,7 +12,7 @@ def progress(done: int) -> str:
 
 
 async def test_a_slow_listener_neither_stalls_a_fast_one_nor_grows() -> None:
-    hub = JobEventHub("redis://unused", "channel")
+    hub = JobEventHub()
     slow, fast = hub.subscribe("j"), hub.subscribe("j")
     seen = []
     for done in range(1000):
@@ -31,7 +31,7 @@ async def test_a_slow_listener_neither_stalls_a_fast_one_nor_grows() -> None:
 
 
 async def test_events_reach_only_their_jobs_listeners_and_junk_is_ignored() -> None:
-    hub = JobEventHub("redis://unused", "channel")
+    hub = JobEventHub()
     mine, other = hub.subscribe("j"), hub.subscribe("k")
     hub.dispatch(b"not json")
     hub.dispatch(json.dumps({"type": "progress"}))

@@ -1,7 +1,7 @@
-"""Live job events: one Redis pub/sub subscription per API process, shared by all listeners.
+"""Live job events: the websocket listeners of each job in this process.
 
-Workers publish every job's events on one channel. Each API process subscribes once and
-hands each event to the listeners of that job. A listener's queue is bounded and, when
+Workers publish every job's events on one channel; the process's pub/sub hub hands each
+event to the listeners of that job. A listener's queue is bounded and, when
 full, drops its oldest progress event: a slow websocket falls behind on progress (which
 the next event supersedes anyway) but never stalls the others or grows without bound.
 """
@@ -9,19 +9,14 @@ the next event supersedes anyway) but never stalls the others or grows without b
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections import defaultdict
 from typing import Any
 
-from quart import Quart, current_app
-
-from ..redis_store import REDIS_UNAVAILABLE, create_async_redis, events_channel
+from quart import current_app
 
 LISTENER_QUEUE_SIZE = 32
-RECONNECT_SECONDS = 1.0
-STOP_SECONDS = 3.0
 log = logging.getLogger(__name__)
 
 
@@ -45,12 +40,10 @@ class Listener:
 
 
 class JobEventHub:
-    def __init__(self, redis_url: str, channel: str) -> None:
-        self.redis_url = redis_url
-        self.channel = channel
+    """The listeners of each job in this process, fed from the shared pub/sub hub."""
+
+    def __init__(self) -> None:
         self.listeners: dict[str, set[Listener]] = defaultdict(set)
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
 
     def subscribe(self, job_id: str) -> Listener:
         listener = Listener()
@@ -75,54 +68,7 @@ class JobEventHub:
         for listener in list(self.listeners.get(job_id, ())):
             listener.offer(event)
 
-    async def _listen_once(self) -> None:
-        # Its own connection, with no read timeout: a pub/sub connection mostly waits.
-        redis = create_async_redis(self.redis_url, timeout_seconds=None)
-        try:
-            async with redis.pubsub(ignore_subscribe_messages=True) as pubsub:
-                await pubsub.subscribe(self.channel)
-                while not self._stopping:
-                    message = await pubsub.get_message(timeout=1.0)
-                    if message is not None and message["type"] == "message":
-                        self.dispatch(message["data"])
-        finally:
-            await redis.aclose()
-
-    async def run(self) -> None:
-        """Stay subscribed, reconnecting after a Redis outage."""
-        while not self._stopping:
-            try:
-                await self._listen_once()
-            except REDIS_UNAVAILABLE as error:
-                log.warning("job events: Redis unavailable, retrying: %s", error)
-                await asyncio.sleep(RECONNECT_SECONDS)
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self.run())
-
-    async def stop(self) -> None:
-        # Cancel, and also ask the loop to end (it checks every second): redis-py can
-        # swallow a cancellation that lands inside its own timeouts.
-        self._stopping = True
-        if self._task is None:
-            return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-            await asyncio.wait_for(self._task, STOP_SECONDS)
-
 
 def get_hub() -> JobEventHub:
     hub: JobEventHub = current_app.extensions["job_events"]
     return hub
-
-
-def init_app(app: Quart) -> None:
-    @app.before_serving
-    async def start_hub() -> None:
-        hub = JobEventHub(app.config["REDIS_URL"], events_channel(app.config["REDIS_PREFIX"]))
-        app.extensions["job_events"] = hub
-        hub.start()
-
-    @app.after_serving
-    async def stop_hub() -> None:
-        await app.extensions.pop("job_events").stop()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from quart import Blueprint, request
 from quart_schema import (
     document_request,
@@ -38,20 +36,20 @@ BAD_LOGIN = "The email or password is wrong."
 @json_body(RegisterIn)
 @validate_response(User, 201)
 @document_errors(409, 429)
-async def register(data: RegisterIn) -> tuple[users_repo.StoredUser, int]:
+async def register(data: RegisterIn) -> tuple[User, int]:
     """Create an account with the `user` role."""
     address = rate_limits.client_address()
     await rate_limits.check(rate_limits.REGISTRATIONS, address)
     await rate_limits.record(rate_limits.REGISTRATIONS, address)
     user = await users_repo.insert_user(get_db(), data.email, data.password, data.display_name)
-    return user, 201
+    return User.model_validate(user), 201
 
 
 @blueprint.post("/login")
 @json_body(LoginIn)
 @validate_response(TokenPair)
 @document_errors(401, 429)
-async def login(data: LoginIn) -> dict[str, Any]:
+async def login(data: LoginIn) -> TokenPair:
     """Exchange email and password for an access and a refresh token."""
     subject = f"{rate_limits.client_address()}|{users_repo.email_key(data.email)}"
     await rate_limits.check(rate_limits.LOGIN_FAILURES, subject)
@@ -67,7 +65,7 @@ async def login(data: LoginIn) -> dict[str, Any]:
 @validate_response(TokenPair)
 @document_errors(401)
 @security_scheme(BEARER)
-async def refresh() -> dict[str, Any]:
+async def refresh() -> TokenPair:
     """Trade a refresh token for a new pair; the used refresh token stops working."""
     claims = await authenticate(request.headers.get("Authorization"), "refresh")
     # SET NX: of two concurrent uses of one refresh token, exactly one wins.
@@ -101,9 +99,9 @@ async def logout() -> tuple[str, int]:
 @blueprint.get("/me")
 @access_token_required
 @validate_response(User)
-async def me() -> users_repo.StoredUser:
+async def me() -> User:
     """The caller's account."""
     user = await users_repo.find_user(get_db(), current_caller().id)
     if user is None:
         raise unauthorized("The account no longer exists.")
-    return user
+    return User.model_validate(user)

@@ -1,14 +1,19 @@
-"""The `/api/v1/books` resource: parse, call the repository, return."""
+"""The `/api/v1/books` resource: parse, call the repository, return.
+
+Single books are read through the process's book cache; every write announces the change,
+so this process forgets the book at once and the others within moments.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from quart import Blueprint, Response, request
-from quart_schema import validate_querystring, validate_response
+from quart_schema import document_response, validate_querystring, validate_response
 
-from ..api.connections import get_db
+from ..api.book_cache import announce_change, get_book_cache, render
+from ..api.connections import get_db, get_redis
 from ..api.ids import parse_id
 from ..api.json_body import json_body
 from ..api.problem_schema import document_errors
@@ -19,8 +24,9 @@ from ..books.schemas import Book, BookFields, BookIn, BookListQuery, BookPage, B
 from ..errors import StaleVersionError
 
 blueprint = Blueprint("books", __name__, url_prefix="/api/v1/books")
-BookResponse = tuple[StoredBook, int, dict[str, str]]
+BookResponse = tuple[Book, int, dict[str, str]]
 ChangeHandler = TypeVar("ChangeHandler", bound=Callable[..., Awaitable[BookResponse]])
+JSON = "application/json"
 
 
 async def load_book_to_change(raw_id: str) -> StoredBook:
@@ -39,32 +45,43 @@ def expected_version(book: StoredBook) -> int | None:
     raise StaleVersionError()
 
 
+def book_response(book: StoredBook, status: int = 200, **headers: str) -> BookResponse:
+    return Book.model_validate(book), status, {"ETag": etag(book), **headers}
+
+
 async def change_book(raw_id: str, changes: BookFields) -> BookResponse:
     book = await load_book_to_change(raw_id)
     updated = await books_repo.update_book(get_db(), book["_id"], changes, expected_version(book))
-    return updated, 200, {"ETag": etag(updated)}
+    await announce_change(get_redis(), raw_id)
+    return book_response(updated)
 
 
 @blueprint.get("")
 @validate_querystring(BookListQuery)
 @validate_response(BookPage)
 @document_errors(400)
-async def list_books(query_args: BookListQuery) -> dict[str, Any]:
+async def list_books(query_args: BookListQuery) -> BookPage:
     """List books, filtered and ordered, one keyset page at a time."""
     books, next_cursor = await books_repo.list_books(get_db(), query_args)
-    return {"items": books, "next_cursor": next_cursor}
+    return BookPage.model_validate({"items": books, "next_cursor": next_cursor})
 
 
 @blueprint.get("/<book_id>")
-@validate_response(Book)
+@document_response(Book)
 @document_errors(404)
-async def get_book(book_id: str) -> BookResponse | Response:
+async def get_book(book_id: str) -> Response:
     """Get one book; send its ETag in `If-None-Match` to get 304 when unchanged."""
-    book = await books_repo.find_book(get_db(), parse_id(book_id, "book"))
-    current = etag(book)
-    if request.if_none_match.contains_weak(current.strip('"')) or request.if_none_match.star_tag:
-        return Response(status=304, headers={"ETag": current})
-    return book, 200, {"ETag": current}
+    cache = get_book_cache()
+    cached = cache.get(book_id)
+    if cached is None:
+        generation = cache.generation
+        body, tag = render(await books_repo.find_book(get_db(), parse_id(book_id, "book")))
+        cache.put(book_id, body, tag, generation)
+    else:
+        body, tag = cached.body, cached.etag
+    if request.if_none_match.star_tag or request.if_none_match.contains_weak(tag.strip('"')):
+        return Response(status=304, headers={"ETag": tag})
+    return Response(body, status=200, headers={"ETag": tag}, content_type=JSON)
 
 
 @blueprint.post("")
@@ -75,7 +92,7 @@ async def get_book(book_id: str) -> BookResponse | Response:
 async def create_book(data: BookIn) -> BookResponse:
     """Add a book; its creator is the caller."""
     book = await books_repo.insert_book(get_db(), data.fields(), current_caller().id)
-    return book, 201, {"Location": f"/api/v1/books/{book['_id']}", "ETag": etag(book)}
+    return book_response(book, 201, Location=f"/api/v1/books/{book['_id']}")
 
 
 def book_change(
@@ -87,9 +104,8 @@ def book_change(
 
     def register(handler: ChangeHandler) -> ChangeHandler:
         view = validate_response(Book)(document_errors(403, 404, 409, 412)(handler))
-        blueprint.route("/<book_id>", methods=[method])(
-            access_token_required(json_body(body)(view))
-        )
+        view = access_token_required(json_body(body)(view))
+        blueprint.route("/<book_id>", methods=[method])(view)
         return handler
 
     return register
@@ -114,4 +130,5 @@ async def delete_book(book_id: str) -> tuple[str, int]:
     """Delete a book (creator or admin); honours `If-Match`."""
     book = await load_book_to_change(book_id)
     await books_repo.delete_book(get_db(), book["_id"], expected_version(book))
+    await announce_change(get_redis(), book_id)
     return "", 204

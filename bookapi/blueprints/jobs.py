@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 from bson import ObjectId
 from gridfs.errors import NoFile
@@ -26,7 +25,7 @@ from ..jobs.records import StoredJob
 from ..jobs.schemas import ExportIn, ImportQuery, Job, JobListQuery, JobPage
 
 blueprint = Blueprint("jobs", __name__, url_prefix="/api/v1")
-Accepted = tuple[StoredJob, int, dict[str, str]]
+Accepted = tuple[Job, int, dict[str, str]]
 
 
 async def load_visible_job(raw_id: str) -> StoredJob:
@@ -37,7 +36,7 @@ async def load_visible_job(raw_id: str) -> StoredJob:
 
 
 def accepted(job: StoredJob) -> Accepted:
-    return job, 202, {"Location": f"/api/v1/jobs/{job['_id']}"}
+    return Job.model_validate(job), 202, {"Location": f"/api/v1/jobs/{job['_id']}"}
 
 
 @blueprint.post("/imports")
@@ -73,19 +72,19 @@ async def submit_export(data: ExportIn) -> Accepted:
 @validate_querystring(JobListQuery)
 @validate_response(JobPage)
 @document_errors(400)
-async def list_jobs(query_args: JobListQuery) -> dict[str, Any]:
+async def list_jobs(query_args: JobListQuery) -> JobPage:
     """The caller's jobs, newest first."""
     jobs, next_cursor = await jobs_repo.list_jobs(get_db(), current_caller().id, query_args)
-    return {"items": jobs, "next_cursor": next_cursor}
+    return JobPage.model_validate({"items": jobs, "next_cursor": next_cursor})
 
 
 @blueprint.get("/jobs/<job_id>")
 @access_token_required
 @validate_response(Job)
 @document_errors(404)
-async def get_job(job_id: str) -> StoredJob:
+async def get_job(job_id: str) -> Job:
     """One job (its owner or an admin)."""
-    return await load_visible_job(job_id)
+    return Job.model_validate(await load_visible_job(job_id))
 
 
 @blueprint.get("/exports/<job_id>/download")

@@ -1,0 +1,105 @@
+"""A read cache of single books, per API process: the rendered JSON and ETag by book id.
+
+A hit answers `GET /books/{id}` and `If-None-Match` without touching MongoDB. The process
+that changes a book forgets it at once and announces the change on Redis; every other
+process forgets it as soon as the announcement arrives through its pub/sub hub. While
+that subscription is down the cache may be missing announcements, so it is emptied and
+bypassed until the subscription is back (and emptied again then). Writes never read it:
+they check the stored version in MongoDB.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from quart import current_app
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from ..books.documents import StoredBook, etag
+from ..books.schemas import Book
+from ..redis_store import prefixed
+
+log = logging.getLogger(__name__)
+
+
+def changes_channel(redis_prefix: str) -> str:
+    """The pub/sub channel on which API processes announce changed books."""
+    return prefixed(redis_prefix, "book-changes")
+
+
+@dataclass(frozen=True)
+class RenderedBook:
+    body: bytes
+    etag: str
+    expires: float
+
+
+def render(book: StoredBook) -> tuple[bytes, str]:
+    """The JSON a client gets for `book` (decided by the Book model) and its ETag."""
+    return Book.model_validate(book).model_dump_json().encode(), etag(book)
+
+
+class BookCache:
+    def __init__(self, max_entries: int, ttl_seconds: float) -> None:
+        self.max_entries = max_entries
+        self.ttl_seconds = ttl_seconds  # a bound on staleness, should an announcement be lost
+        self.entries: OrderedDict[str, RenderedBook] = OrderedDict()
+        self.trusted = False  # only while the pub/sub subscription is live
+        # Bumped by every forget: a read that started before one may not fill the cache,
+        # or a book read just before a change could be stored after the change's news.
+        self.generation = 0
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, book_id: str) -> RenderedBook | None:
+        entry = self.entries.get(book_id) if self.trusted else None
+        if entry is None or entry.expires < time.monotonic():
+            self.misses += 1
+            return None
+        self.entries.move_to_end(book_id)
+        self.hits += 1
+        return entry
+
+    def put(self, book_id: str, body: bytes, tag: str, read_at_generation: int) -> None:
+        if not self.trusted or self.max_entries <= 0 or read_at_generation != self.generation:
+            return
+        self.entries[book_id] = RenderedBook(body, tag, time.monotonic() + self.ttl_seconds)
+        self.entries.move_to_end(book_id)
+        while len(self.entries) > self.max_entries:
+            self.entries.popitem(last=False)
+
+    def forget(self, book_id: str) -> None:
+        self.generation += 1
+        self.entries.pop(book_id, None)
+
+    def forget_all(self) -> None:
+        self.generation += 1
+        self.entries.clear()
+
+    def on_subscribed(self) -> None:
+        self.forget_all()  # announcements may have been missed while unsubscribed
+        self.trusted = True
+
+    def on_unsubscribed(self) -> None:
+        self.trusted = False
+        self.forget_all()
+
+
+def get_book_cache() -> BookCache:
+    cache: BookCache = current_app.extensions["book_cache"]
+    return cache
+
+
+async def announce_change(redis: Redis, book_id: str) -> None:
+    """Forget `book_id` here at once, and tell the other processes to forget it too."""
+    get_book_cache().forget(book_id)
+    try:
+        await redis.publish(changes_channel(current_app.config["REDIS_PREFIX"]), book_id)
+    except RedisError as error:
+        # The change is stored; other processes that cannot hear us are not subscribed
+        # either, so they bypass their caches, and the TTL bounds what any other could keep.
+        log.warning("could not announce the change of book %s: %s", book_id, error)

@@ -1,0 +1,171 @@
+"""The per-process book cache: hits skip MongoDB, every process forgets a changed book, and
+without Redis the cache is emptied and bypassed, never trusted."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bson import ObjectId
+from quart import Quart
+from quart.typing import TestClientProtocol as Client
+
+from bookapi.api.book_cache import BookCache
+from bookapi.app import create_app
+from bookapi.devstack import free_port, start_redis
+from settings import PROJECT_DIR, TestingConfig
+from tests.helpers import DUNE, bearer, direct_database, mint_access_token, wait_until
+
+BOOKS = "/api/v1/books"
+
+
+def http(method: str, url: str, body: dict[str, Any] | None = None, token: str = "") -> Any:
+    request = urllib.request.Request(url, method=method)
+    if body is not None:
+        request.data = json.dumps(body).encode()
+        request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+def change_behind_the_api(settings: TestingConfig, book_id: str, title: str) -> None:
+    with direct_database(settings) as db:
+        db["books"].update_one({"_id": ObjectId(book_id)}, {"$set": {"title": title}})
+
+
+async def until_trusted(app: Quart) -> BookCache:
+    cache: BookCache = app.extensions["book_cache"]
+
+    async def trusted() -> bool:
+        return cache.trusted
+
+    await wait_until(trusted, 10, "the cache's pub/sub subscription")
+    return cache
+
+
+async def test_a_hit_skips_mongodb_and_the_writer_sees_its_write_at_once(
+    app: Quart, client: Client, settings: TestingConfig, auth_header: dict[str, str]
+) -> None:
+    cache = await until_trusted(app)
+    book = await (await client.post(BOOKS, json=DUNE, headers=auth_header)).get_json()
+    url = f"{BOOKS}/{book['id']}"
+    first = await client.get(url)
+    change_behind_the_api(settings, book["id"], "Changed behind the API")
+    cached = await client.get(url)
+    assert (await cached.get_json())["title"] == "Dune", "the second read came from the cache"
+    assert cached.headers["ETag"] == first.headers["ETag"]
+    assert (
+        await client.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    ).status_code == 304
+    assert cache.hits >= 2
+    patched = await client.patch(url, json={"pages": 412}, headers=auth_header)
+    assert patched.status_code == 200
+    fresh = await (await client.get(url)).get_json()
+    assert fresh["pages"] == 412 and fresh["title"] == "Changed behind the API"
+    assert (await client.delete(url, headers=auth_header)).status_code == 204
+    assert (await client.get(url)).status_code == 404
+
+
+def start_api_process(settings: TestingConfig, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "BOOKAPI_ENV": "testing",
+        "MONGO_URI": settings.MONGO_URI,
+        "MONGO_DB": settings.MONGO_DB,
+        "REDIS_URL": settings.REDIS_URL,
+        "REDIS_PREFIX": settings.REDIS_PREFIX,
+        "CELERY_QUEUE": settings.CELERY_QUEUE,
+    }
+    argv = [sys.executable, "-m", "bookapi.serve", "--port", str(port)]
+    with log.open("ab") as out:
+        process = subprocess.Popen(argv, cwd=PROJECT_DIR, env=env, stdout=out, stderr=out)
+    return process, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def two_api_processes(settings: TestingConfig, tmp_path: Path) -> Iterator[list[str]]:
+    started = [start_api_process(settings, tmp_path / f"api{n}.log") for n in range(2)]
+    yield [url for _, url in started]
+    for process, _ in started:
+        process.terminate()
+        process.wait(20)
+
+
+async def test_a_change_through_one_process_reaches_the_others_cache(
+    two_api_processes: list[str], app: Quart, settings: TestingConfig
+) -> None:
+    writer, reader = two_api_processes
+    token = await mint_access_token(app)
+
+    async def both_ready() -> bool:
+        try:
+            return all(http("GET", f"{url}/readyz")["status"] == "ok" for url in (writer, reader))
+        except OSError:
+            return False
+
+    await wait_until(both_ready, 60, "two API processes")
+    book = http("POST", f"{writer}{BOOKS}", DUNE, token)
+    url = f"{reader}{BOOKS}/{book['id']}"
+
+    async def reader_caches() -> bool:
+        # Once the reader's subscription is up, a read stays cached despite a change behind
+        # the API's back: proof that the reader answers from its cache.
+        http("GET", url)
+        change_behind_the_api(settings, book["id"], "Behind")
+        cached = bool(http("GET", url)["title"] == "Dune")
+        change_behind_the_api(settings, book["id"], "Dune")
+        return cached
+
+    await wait_until(reader_caches, 20, "the reader to cache the book", every=0.2)
+    http("PATCH", f"{writer}{BOOKS}/{book['id']}", {"title": "Dune Messiah"}, token)
+
+    async def reader_sees_the_change() -> bool:
+        return bool(http("GET", url)["title"] == "Dune Messiah")
+
+    await wait_until(reader_sees_the_change, 5, "the reader to forget the changed book")
+
+
+async def test_without_redis_the_cache_is_emptied_and_bypassed(
+    settings: TestingConfig, tmp_path: Path
+) -> None:
+    redis = start_redis(free_port(), tmp_path / "redis")
+    settings.REDIS_URL = redis.url
+    app = create_app(settings)
+    try:
+        async with app.test_app() as test_app:
+            client = test_app.test_client()
+            cache = await until_trusted(app)
+            token = await mint_access_token(app)
+            book = await (await client.post(BOOKS, json=DUNE, headers=bearer(token))).get_json()
+            url = f"{BOOKS}/{book['id']}"
+            await client.get(url)
+            assert book["id"] in cache.entries
+
+            redis.stop()
+
+            async def distrusted() -> bool:
+                return not cache.trusted
+
+            await wait_until(distrusted, 10, "the cache to notice Redis is gone")
+            assert cache.entries == {}
+            change_behind_the_api(settings, book["id"], "Read from MongoDB")
+            for _ in range(2):  # read twice: nothing is cached meanwhile
+                response = await client.get(url)
+                assert (await response.get_json())["title"] == "Read from MongoDB"
+            assert cache.entries == {}
+
+            redis = start_redis(redis.port, tmp_path / "redis")
+            await until_trusted(app)
+            change_behind_the_api(settings, book["id"], "After Redis came back")
+            assert (await (await client.get(url)).get_json())["title"] == "After Redis came back"
+    finally:
+        redis.stop()
