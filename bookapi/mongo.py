@@ -8,9 +8,10 @@ startup and closes it at shutdown, never at import time.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pymongo import MongoClient
+from pymongo import IndexModel, MongoClient
 from pymongo.database import Database as SyncDatabase
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, OperationFailure
 from pymongo.uri_parser import parse_uri
@@ -86,6 +87,21 @@ def create_gridfs_bucket(db: Database, driver: str) -> Any:
 
 async def ping(db: Database) -> None:
     await db.command("ping")
+
+
+def missing_indexes(
+    existing: Iterable[Mapping[str, object]], wanted: list[IndexModel]
+) -> list[IndexModel]:
+    """The indexes of `wanted` whose names are not among `existing`. Creating only these
+    also spares FerretDB v1, which drops the connection on createIndexes for an index
+    that exists already."""
+    names = {index.get("name") for index in existing}
+    return [index for index in wanted if index.document["name"] not in names]
+
+
+def is_ferretdb(build_info: Mapping[str, object]) -> bool:
+    """Whether `buildInfo` came from FerretDB rather than MongoDB (it adds its own version)."""
+    return "ferretdbVersion" in build_info
 
 
 def is_duplicate_key(error: OperationFailure) -> bool:

@@ -39,3 +39,8 @@ def prefixed(prefix: str, name: str) -> str:
 def events_channel(prefix: str) -> str:
     """The one pub/sub channel that carries every job's events (workers -> API processes)."""
     return prefixed(prefix, "job-events")
+
+
+def book_changes_channel(prefix: str) -> str:
+    """The channel that announces changed books (comma-separated ids) to the API caches."""
+    return prefixed(prefix, "book-changes")

@@ -30,6 +30,7 @@ OWNER = "b" * 24
 @pytest.fixture
 def store(settings: TestingConfig) -> Iterator[WorkerStore]:
     store = WorkerStore(settings)
+    store.ensure_book_indexes()
     yield store
     store.db.client.close()
     store.redis.close()
@@ -42,10 +43,14 @@ def import_job(store: WorkerStore, on_conflict: str = "skip") -> StoredJob:
 
 
 def run_rows(
-    store: WorkerStore, job: StoredJob, rows: Sequence[Row], batch_size: int = 2
+    store: WorkerStore,
+    job: StoredJob,
+    rows: Sequence[Row],
+    batch_size: int = 2,
+    bulk_updates: bool | None = None,
 ) -> ImportCounts:
     counts = ImportCounts()
-    writer = BatchWriter(store.books, job, counts)
+    writer = BatchWriter(store, job, counts, bulk_updates)
     import_rows(iter(rows), writer, ProgressReporter(store, job["_id"]), batch_size)
     return counts
 
@@ -108,13 +113,30 @@ def test_on_conflict_update_changes_the_existing_book_and_keeps_its_owner(
     )
 
 
+@pytest.mark.parametrize("bulk_updates", [True, False])
+def test_conflicts_are_found_by_the_unique_index_and_updated_in_either_way(
+    store: WorkerStore, bulk_updates: bool
+) -> None:
+    books = list(demo_books(5, seed=6))
+    for book in books[:2]:
+        store.books.insert_one(new_book_document(book, "c" * 24))
+    changed = [dict(book, title=f"Changed {n}") for n, book in enumerate(books)]
+    counts = run_rows(store, import_job(store, "update"), rows_of(*changed), 10, bulk_updates)
+    assert (counts.inserted, counts.updated, counts.skipped) == (3, 2, 0)
+    titles = sorted(book["title"] for book in store.books.find({}))
+    assert titles == [f"Changed {n}" for n in range(5)]
+    assert store.books.count_documents({"version": 2}) == 2
+
+
 def test_a_rerun_of_the_same_job_counts_its_own_books_as_inserted(store: WorkerStore) -> None:
     job = import_job(store)
     rows: list[Row] = [(n, dict(book)) for n, book in enumerate(demo_books(7, seed=2), start=1)]
+    job["attempts"] = 1
     first = run_rows(store, job, rows[:4])  # an attempt that died after 4 rows
-    again = run_rows(store, job, rows)
+    job["attempts"] = 2
+    again = run_rows(store, job, [*rows, rows[0]])  # the redelivery; the file repeats a row
     assert first.inserted == 4
-    assert (again.inserted, again.skipped) == (7, 0)
+    assert (again.inserted, again.skipped) == (7, 1)
     other_job = run_rows(store, import_job(store), rows)
     assert (other_job.inserted, other_job.skipped) == (0, 7)
 

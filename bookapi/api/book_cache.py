@@ -3,7 +3,8 @@
 A hit answers `GET /books/{id}` and `If-None-Match` without touching MongoDB. The process
 that changes a book forgets it at once and announces the change on Redis; every other
 process forgets it as soon as the announcement arrives through its pub/sub hub. While
-that subscription is down the cache may be missing announcements, so it is emptied and
+that subscription is down the cache may be missing announcements (workers announce the
+books an import changed the same way), so it is emptied and
 bypassed until the subscription is back (and emptied again then). Writes never read it:
 they check the stored version in MongoDB.
 """
@@ -21,14 +22,9 @@ from redis.exceptions import RedisError
 
 from ..books.documents import StoredBook, etag
 from ..books.schemas import Book
-from ..redis_store import prefixed
+from ..redis_store import book_changes_channel
 
 log = logging.getLogger(__name__)
-
-
-def changes_channel(redis_prefix: str) -> str:
-    """The pub/sub channel on which API processes announce changed books."""
-    return prefixed(redis_prefix, "book-changes")
 
 
 @dataclass(frozen=True)
@@ -76,6 +72,12 @@ class BookCache:
         self.generation += 1
         self.entries.pop(book_id, None)
 
+    def forget_announced(self, announcement: str) -> None:
+        """Forget the books of an announcement: their ids, comma-separated."""
+        self.generation += 1
+        for book_id in announcement.split(","):
+            self.entries.pop(book_id, None)
+
     def forget_all(self) -> None:
         self.generation += 1
         self.entries.clear()
@@ -98,7 +100,7 @@ async def announce_change(redis: Redis, book_id: str) -> None:
     """Forget `book_id` here at once, and tell the other processes to forget it too."""
     get_book_cache().forget(book_id)
     try:
-        await redis.publish(changes_channel(current_app.config["REDIS_PREFIX"]), book_id)
+        await redis.publish(book_changes_channel(current_app.config["REDIS_PREFIX"]), book_id)
     except RedisError as error:
         # The change is stored; other processes that cannot hear us are not subscribed
         # either, so they bypass their caches, and the TTL bounds what any other could keep.

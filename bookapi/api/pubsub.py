@@ -19,8 +19,8 @@ from redis.exceptions import RedisError
 
 from settings import Config
 
-from ..redis_store import create_async_redis, events_channel
-from .book_cache import BookCache, changes_channel
+from ..redis_store import book_changes_channel, create_async_redis, events_channel
+from .book_cache import BookCache
 from .job_events import JobEventHub
 
 RECONNECT_SECONDS = 1.0
@@ -108,7 +108,7 @@ def init_app(app: Quart, settings: Config) -> None:
     async def start_hub() -> None:
         hub = PubSubHub(settings.REDIS_URL)
         hub.handle(events_channel(settings.REDIS_PREFIX), job_events.dispatch)
-        hub.handle(changes_channel(settings.REDIS_PREFIX), cache.forget)
+        hub.handle(book_changes_channel(settings.REDIS_PREFIX), cache.forget_announced)
         hub.on_connected.append(cache.on_subscribed)
         hub.on_disconnected.append(cache.on_unsubscribed)
         app.extensions["pubsub"] = hub

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, NotRequired, cast
 
 from bson import ObjectId
+from pymongo import ASCENDING, IndexModel
 
 from ..errors import ForbiddenError
 from ..paging import SortOrder
@@ -18,6 +19,23 @@ from ..timestamps import utc_now
 from .schemas import BookFields, BookFilters
 
 COLLECTION = "books"
+# The unique ISBN (imports rely on it to find duplicates), and every filter and order.
+BOOK_INDEXES = [
+    IndexModel([("isbn", ASCENDING)], unique=True, name="isbn_unique"),
+    IndexModel([("created_at", ASCENDING), ("_id", ASCENDING)], name="created_at"),
+    IndexModel([("title_key", ASCENDING), ("_id", ASCENDING)], name="title"),
+    IndexModel([("published_year", ASCENDING), ("_id", ASCENDING)], name="year"),
+    IndexModel(
+        [("authors_key", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)], name="author"
+    ),
+    IndexModel([("tags", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)], name="tag"),
+    IndexModel(
+        [("language", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)], name="language"
+    ),
+    IndexModel([("created_by", ASCENDING)], name="created_by"),
+]
+
+
 # API sort key -> stored field. Titles sort by their case-folded form.
 SORT_FIELDS = {"title": "title_key", "published_year": "published_year", "created_at": "created_at"}
 
@@ -33,6 +51,7 @@ class StoredBook(BookFields):
     updated_at: datetime
     version: int
     import_job: NotRequired[ObjectId]  # the import that inserted it, for exact rerun counts
+    import_attempt: NotRequired[int]  # and which attempt of that import
 
 
 def fold(text: str) -> str:

@@ -8,13 +8,14 @@ from __future__ import annotations
 from typing import NoReturn
 
 from bson import ObjectId
-from pymongo import ASCENDING, IndexModel, ReturnDocument
+from pymongo import ReturnDocument
 from pymongo.errors import OperationFailure
 
 from ..errors import DuplicateIsbnError, NotFoundError, StaleVersionError
 from ..mongo import Database, is_duplicate_key
 from ..paging import fetch_page, fingerprint
 from .documents import (
+    BOOK_INDEXES,
     COLLECTION,
     StoredBook,
     changed_fields_update,
@@ -24,25 +25,10 @@ from .documents import (
 )
 from .schemas import BookFields, BookListQuery
 
-INDEXES = [
-    IndexModel([("isbn", ASCENDING)], unique=True, name="isbn_unique"),
-    IndexModel([("created_at", ASCENDING), ("_id", ASCENDING)], name="created_at"),
-    IndexModel([("title_key", ASCENDING), ("_id", ASCENDING)], name="title"),
-    IndexModel([("published_year", ASCENDING), ("_id", ASCENDING)], name="year"),
-    IndexModel(
-        [("authors_key", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)], name="author"
-    ),
-    IndexModel([("tags", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)], name="tag"),
-    IndexModel(
-        [("language", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)], name="language"
-    ),
-    IndexModel([("created_by", ASCENDING)], name="created_by"),
-]
-
 
 async def ensure_book_indexes(db: Database) -> None:
     """Indexes for the unique ISBN and for every list filter and sort order."""
-    await db[COLLECTION].create_indexes(INDEXES)
+    await db[COLLECTION].create_indexes(BOOK_INDEXES)
 
 
 def _lost_race(expected_version: int | None) -> NotFoundError | StaleVersionError:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TypedDict
 
 from pydantic import ValidationError
-from pymongo.collection import Collection
+from pymongo import UpdateOne
 from pymongo.errors import BulkWriteError
 
 from ..books.documents import StoredBook, changed_fields_update, new_book_document
@@ -75,15 +75,33 @@ class ImportCounts:
 
 
 class BatchWriter:
-    """Writes valid rows in batches and keeps the counts exact."""
+    """Writes valid rows in batches at the driver's speed and keeps the counts exact.
 
-    def __init__(self, books: Collection[StoredBook], job: StoredJob, counts: ImportCounts):
-        self.books = books
+    Each batch goes in as one unordered insert_many and the unique ISBN index decides
+    which rows exist already: no query before a batch, nothing remembered across batches,
+    so memory stays flat whatever the file's size. Only the rows the index refused are
+    looked up, to tell three cases apart: a book an earlier attempt of this job inserted
+    (counted as inserted, so a redelivered job ends with the same counts), and otherwise
+    skip or update as `on_conflict` says.
+    """
+
+    def __init__(
+        self,
+        store: WorkerStore,
+        job: StoredJob,
+        counts: ImportCounts,
+        bulk_updates: bool | None = None,
+    ):
+        self.store = store
+        self.books = store.books
         self.job_id = job["_id"]
+        self.attempt = job.get("attempts", 1)
         self.owner = job["created_by"]
         self.update = job["params"].get("on_conflict") == "update"
         self.counts = counts
-        self.seen: set[str] = set()  # ISBNs handled earlier in this run
+        # FerretDB v1 runs a bulk of updates orders of magnitude slower than the same
+        # updates one by one, so there the updates go one at a time.
+        self.bulk_updates = not store.is_ferretdb if bulk_updates is None else bulk_updates
         self.batch: dict[str, BookFields] = {}
 
     def add(self, fields: BookFields) -> None:
@@ -91,56 +109,58 @@ class BatchWriter:
             self.flush()  # the same ISBN twice: the later row must act after the earlier
         self.batch[fields["isbn"]] = fields
 
-    def _change(self, selector: dict[str, object], fields: BookFields) -> None:
-        # One update_one per book, not a multi-statement bulk: FerretDB v1 runs a bulk
-        # of updates orders of magnitude slower than the same updates one by one.
-        self.books.update_one(selector, changed_fields_update(fields))
+    def _new_document(self, fields: BookFields) -> StoredBook:
+        document = new_book_document(fields, self.owner, self.job_id)
+        document["import_attempt"] = self.attempt
+        return document
 
-    def _insert(self, new_books: list[BookFields]) -> None:
-        documents = [new_book_document(fields, self.owner, self.job_id) for fields in new_books]
-        try:
-            self.books.insert_many(documents, ordered=False)
-            self.counts.inserted += len(documents)
-        except BulkWriteError as error:
-            taken = [e["index"] for e in error.details["writeErrors"] if e.get("code") == 11000]
-            if len(taken) != len(error.details["writeErrors"]):
-                raise
-            self.counts.inserted += len(documents) - len(taken)
-            # Someone created these ISBNs since we looked: they now exist.
-            for index in taken:
-                if self.update:
-                    self.counts.updated += 1
-                    self._change({"isbn": new_books[index]["isbn"]}, new_books[index])
-                else:
-                    self.counts.skipped += 1
+    def _claim_from_earlier_attempt(self, isbn: str) -> bool:
+        """True if an earlier attempt of this job inserted `isbn`; it now belongs to this one,
+        so a second row with the same ISBN in this attempt is a duplicate, not an insert."""
+        claimed = self.books.update_one(
+            {"isbn": isbn, "import_job": self.job_id, "import_attempt": {"$ne": self.attempt}},
+            {"$set": {"import_attempt": self.attempt}},
+        )
+        return claimed.modified_count == 1
+
+    def _resolve_conflicts(self, conflicts: list[BookFields]) -> None:
+        updates: list[tuple[dict[str, object], dict[str, object]]] = []
+        for fields in conflicts:
+            if self._claim_from_earlier_attempt(fields["isbn"]):
+                self.counts.inserted += 1
+            elif not self.update:
+                self.counts.skipped += 1
+                continue
+            else:
+                self.counts.updated += 1
+            if self.update:
+                updates.append(({"isbn": fields["isbn"]}, changed_fields_update(fields)))
+        if not updates:
+            return
+        if self.bulk_updates:
+            self.books.bulk_write([UpdateOne(*update) for update in updates], ordered=False)
+        else:
+            for selector, change in updates:
+                self.books.update_one(selector, change)
+        isbns = [selector["isbn"] for selector, _ in updates]
+        changed = self.books.find({"isbn": {"$in": isbns}}, {"_id": 1})
+        self.store.announce_book_changes([str(book["_id"]) for book in changed])
 
     def flush(self) -> None:
         if not self.batch:
             return
-        isbns = list(self.batch)
-        existing = {
-            book["isbn"]: book
-            for book in self.books.find({"isbn": {"$in": isbns}}, {"isbn": 1, "import_job": 1})
-        }
-        new_books = []
-        for isbn, fields in self.batch.items():
-            book = existing.get(isbn)
-            if book is None:
-                new_books.append(fields)
-                continue
-            if book.get("import_job") == self.job_id and isbn not in self.seen:
-                self.counts.inserted += 1  # an interrupted attempt of this job inserted it
-            elif self.update:
-                self.counts.updated += 1
-            else:
-                self.counts.skipped += 1
-                continue
-            if self.update:
-                self._change({"_id": book["_id"]}, fields)
-        if new_books:
-            self._insert(new_books)
-        self.seen.update(isbns)
+        rows = list(self.batch.values())
         self.batch = {}
+        try:
+            self.books.insert_many([self._new_document(fields) for fields in rows], ordered=False)
+            self.counts.inserted += len(rows)
+            return
+        except BulkWriteError as error:
+            refused = error.details["writeErrors"]
+            if any(failure.get("code") != 11000 for failure in refused):
+                raise
+        self.counts.inserted += len(rows) - len(refused)
+        self._resolve_conflicts([rows[failure["index"]] for failure in refused])
 
 
 def uploaded_rows(store: WorkerStore, job: StoredJob) -> Iterator[Row]:
@@ -169,8 +189,9 @@ def import_rows(
 
 
 def run_import(store: WorkerStore, job: StoredJob, reporter: ProgressReporter) -> ImportResult:
+    store.ensure_book_indexes()  # duplicates are found by the unique ISBN index
     reporter.start(sum(1 for _ in uploaded_rows(store, job)))
     counts = ImportCounts()
-    writer = BatchWriter(store.books, job, counts)
+    writer = BatchWriter(store, job, counts)
     import_rows(uploaded_rows(store, job), writer, reporter, store.settings.IMPORT_BATCH_SIZE)
     return counts.as_result()

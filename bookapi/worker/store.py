@@ -4,21 +4,27 @@ so the connections are made lazily in the process that uses them."""
 
 from __future__ import annotations
 
+import logging
 import os
+from functools import cached_property
 from typing import cast
 
 from gridfs import GridFSBucket
 from pymongo.collection import Collection
 from redis import Redis
+from redis.exceptions import RedisError
 
 from settings import Config
 
+from ..books.documents import BOOK_INDEXES, StoredBook
 from ..books.documents import COLLECTION as BOOKS
-from ..books.documents import StoredBook
 from ..jobs.records import COLLECTION as JOBS
 from ..jobs.records import StoredJob
-from ..mongo import create_sync_client, sync_database
-from ..redis_store import create_sync_redis
+from ..mongo import create_sync_client, is_ferretdb, missing_indexes, sync_database
+from ..redis_store import book_changes_channel, create_sync_redis
+
+ANNOUNCE_CHUNK = 500  # book ids per announcement
+log = logging.getLogger(__name__)
 
 
 class WorkerStore:
@@ -32,6 +38,33 @@ class WorkerStore:
         self.jobs = cast("Collection[StoredJob]", self.db[JOBS])
         self.files = GridFSBucket(self.db)
         self.redis: Redis = create_sync_redis(settings)
+        self._book_indexes_ready = False
+
+    def ensure_book_indexes(self) -> None:
+        """Make sure of the book indexes once per process: an import relies on the unique
+        ISBN index to find duplicates, and the API that builds them may not have run yet."""
+        if self._book_indexes_ready:
+            return
+        missing = missing_indexes(self.books.list_indexes(), BOOK_INDEXES)
+        if missing:
+            self.books.create_indexes(missing)
+        self._book_indexes_ready = True
+
+    def announce_book_changes(self, book_ids: list[str]) -> None:
+        """Tell the API processes' book caches to forget these books (best effort: their
+        entries expire anyway, and a cache without Redis is not trusted)."""
+        channel = book_changes_channel(self.settings.REDIS_PREFIX)
+        for start in range(0, len(book_ids), ANNOUNCE_CHUNK):
+            try:
+                self.redis.publish(channel, ",".join(book_ids[start : start + ANNOUNCE_CHUNK]))
+            except RedisError as error:
+                log.warning("could not announce %d changed books: %s", len(book_ids), error)
+                return
+
+    @cached_property
+    def is_ferretdb(self) -> bool:
+        """Asked of the server on first use (it may be down when the worker starts)."""
+        return is_ferretdb(self.db.command("buildInfo"))
 
 
 _by_process: dict[int, WorkerStore] = {}
