@@ -76,7 +76,7 @@ def init_app(app: Quart, settings: Config, index_builders: list[IndexBuilder]) -
         app.extensions["mongo_db"] = db
         app.extensions["gridfs"] = create_gridfs_bucket(db, settings.MONGO_DRIVER)
         app.extensions["redis"] = create_async_redis(
-            settings.REDIS_URL, settings.REDIS_TIMEOUT_SECONDS
+            settings.REDIS_URL, settings.REDIS_TIMEOUT_SECONDS, settings.REDIS_MAX_CONNECTIONS
         )
         try:
             await build_indexes(db, index_builders)

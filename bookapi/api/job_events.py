@@ -12,6 +12,8 @@ import asyncio
 import json
 import logging
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from quart import current_app
@@ -56,6 +58,15 @@ class JobEventHub:
             listeners.discard(listener)
             if not listeners:
                 del self.listeners[job_id]
+
+    @contextmanager
+    def listening(self, job_id: str) -> Iterator[Listener]:
+        """A listener to the events of `job_id` for as long as the block runs."""
+        listener = self.subscribe(job_id)
+        try:
+            yield listener
+        finally:
+            self.unsubscribe(job_id, listener)
 
     def dispatch(self, raw: str | bytes) -> None:
         """Hand one published event to the listeners of its job."""

@@ -9,7 +9,7 @@ from quart import Blueprint, current_app, websocket
 
 from ..api.connections import get_db
 from ..api.ids import parse_id
-from ..api.job_events import get_hub
+from ..api.job_events import Listener, get_hub
 from ..api.problems import APIError
 from ..auth.guard import Caller, authenticate, caller_from_claims
 from ..errors import NotFoundError
@@ -43,46 +43,43 @@ async def visible_job(raw_id: str, caller: Caller) -> StoredJob:
     )
 
 
-async def stream(job: StoredJob) -> None:
-    hub = get_hub()
-    key = str(job["_id"])
-    listener = hub.subscribe(key)  # before the snapshot, so no event falls in between
-    try:
-        job = await jobs_repo.find_job(get_db(), job["_id"]) or job
-        await websocket.send_json({"type": "snapshot", "job": job_json(job)})
-        if job["state"] in TERMINAL_STATES:
-            return  # a late listener: the snapshot already tells the outcome
-        done = job["progress"]["done"]
-        while job["state"] not in TERMINAL_STATES:
-            event = await listener.next(POLL_SECONDS)
-            if event is None or event.get("type") == "finished":
-                job = await jobs_repo.find_job(get_db(), job["_id"]) or job
-            elif event.get("type") == "progress" and event.get("done", -1) >= done:
-                done = event["done"]
-                await websocket.send_json(event)
-        await websocket.send_json({"type": "finished", "job": job_json(job)})
-    finally:
-        hub.unsubscribe(key, listener)
+async def stream(job: StoredJob, listener: Listener) -> None:
+    """The snapshot of `job` (read after `listener` subscribed), then its events."""
+    await websocket.send_json({"type": "snapshot", "job": job_json(job)})
+    if job["state"] in TERMINAL_STATES:
+        return  # a late listener: the snapshot already tells the outcome
+    done = job["progress"]["done"]
+    while job["state"] not in TERMINAL_STATES:
+        event = await listener.next(POLL_SECONDS)
+        if event is None or event.get("type") == "finished":
+            job = await jobs_repo.find_job(get_db(), job["_id"]) or job
+        elif event.get("type") == "progress" and event.get("done", -1) >= done:
+            done = event["done"]
+            await websocket.send_json(event)
+    await websocket.send_json({"type": "finished", "job": job_json(job)})
 
 
 @blueprint.websocket("/jobs/<job_id>/events")
 async def job_events(job_id: str) -> None:
     """Live progress of a job: authenticate by header (or first message), then stream."""
     header = websocket.headers.get("Authorization")
-    if header:
-        # Refused before accepting: the handshake gets the 401 or 404 as HTTP.
-        caller = caller_from_claims(await authenticate(header))
-        job = await visible_job(job_id, caller)
+    caller = caller_from_claims(await authenticate(header)) if header else None
+    if caller is None:
         await websocket.accept()
-    else:
-        await websocket.accept()
-        auth_caller = await caller_from_auth_message()
+        caller = await caller_from_auth_message()
+    # Subscribed before the job is read, so no event falls between the snapshot and the
+    # stream; that one read is the only one a listener costs until the job goes quiet.
+    with get_hub().listening(job_id) as listener:
         try:
-            if auth_caller is None:
+            if caller is None:
                 raise NotFoundError("job")
-            job = await visible_job(job_id, auth_caller)
+            job = await visible_job(job_id, caller)
         except NotFoundError:
+            if header:
+                raise  # not accepted yet: the handshake is refused with 404
             await websocket.close(POLICY_VIOLATION)
             return
-    await stream(job)
+        if header:
+            await websocket.accept()
+        await stream(job, listener)
     await websocket.close(1000)
