@@ -80,15 +80,15 @@ async def connect_all(
 
 
 def summarise(listeners: list[Listener]) -> FanoutResult:
-    finished = sorted(l.finished_at for l in listeners if l.finished_at is not None)
+    finished = sorted(one.finished_at for one in listeners if one.finished_at is not None)
     spread = [(moment - finished[0]) * 1000 for moment in finished] if finished else [0.0]
     p99 = spread[min(len(spread) - 1, int(len(spread) * 0.99))]
     return FanoutResult(
         listeners=len(listeners),
-        complete=sum(l.complete for l in listeners),
-        refused_503=sum(l.refused == 503 for l in listeners),
+        complete=sum(one.complete for one in listeners),
+        refused_503=sum(one.refused == 503 for one in listeners),
         other_failures=sum(
-            (l.refused is not None and l.refused != 503) or l.error is not None for l in listeners
+            (one.refused not in (None, 503)) or one.error is not None for one in listeners
         ),
         finished_spread_p99_ms=p99,
     )

@@ -12,9 +12,8 @@ import time
 from dataclasses import dataclass
 
 from bookapi.books.demo import demo_books
-from bookapi.books.documents import new_book_document
+from bookapi.books.documents import BOOK_INDEXES, new_book_document
 from bookapi.books.files import JSON_LINES, book_line
-from bookapi.books.repository import INDEXES
 from bookapi.jobs.records import new_import_job
 from bookapi.worker.runner import execute_job
 from bookapi.worker.store import WorkerStore
@@ -28,7 +27,11 @@ class ImportResult:
     rows: int
     raw_seconds: float
     import_seconds: float
-    rss_growth_mb: float | None
+    rss_mb: tuple[float, float] | None  # peak RSS importing the small and the large file
+
+    @property
+    def rss_growth_mb(self) -> float | None:
+        return None if self.rss_mb is None else self.rss_mb[1] - self.rss_mb[0]
 
 
 def fresh_store(database: str) -> WorkerStore:
@@ -36,7 +39,7 @@ def fresh_store(database: str) -> WorkerStore:
     settings.MONGO_DB = database
     store = WorkerStore(settings)
     store.db.client.drop_database(database)
-    store.books.create_indexes(INDEXES)
+    store.books.create_indexes(BOOK_INDEXES)
     return store
 
 
@@ -77,10 +80,8 @@ def peak_rss_mb(rows: int) -> float:
 def measure_imports(rows: int, small: int | None, large: int | None) -> ImportResult:
     raw = time_raw_insert(rows, seed=77)
     imported = time_import(rows, seed=77)
-    growth = None
-    if small and large:
-        growth = peak_rss_mb(large) - peak_rss_mb(small)
-    return ImportResult(rows, raw, imported, growth)
+    rss = (peak_rss_mb(small), peak_rss_mb(large)) if small and large else None
+    return ImportResult(rows, raw, imported, rss)
 
 
 def main() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,24 +31,43 @@ class LoadResult:
         return self.requests / self.seconds
 
 
-def wrk(port: int, seconds: int, connections: int, ids_file: Path, path: str | None) -> dict:
+def wrk(
+    port: int, seconds: int, connections: int, ids_file: Path, path: str | None
+) -> dict[str, float]:
     binary = shutil.which("wrk")
     if binary is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
     env = {"BENCH_IDS": str(ids_file), "PATH": "/usr/bin:/bin"}
     if path:
         env["BENCH_PATH"] = path
-    argv = [binary, "-t2", f"-c{connections}", f"-d{seconds}s", "-s", str(SCRIPT)]
+    # A long timeout: a slow answer counts as slow (in p99), not as a lost request.
+    argv = [binary, "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s"]
+    argv += ["-s", str(SCRIPT)]
     argv.append(f"http://127.0.0.1:{port}")
     result = subprocess.run(argv, env=env, capture_output=True, text=True, check=True)
     line = next(line for line in result.stdout.splitlines() if line.startswith("{"))
-    return json.loads(line)
+    stats: dict[str, float] = json.loads(line)
+    return stats
+
+
+def warm_up(served: Served, ids_file: Path, connections: int) -> None:
+    """Ask every server for every book once, then a short load: each starts the measured
+    run warm (connections open, caches filled), as a service that has been up a while."""
+    ids = ids_file.read_text().split()
+
+    def fetch(book_id: str) -> None:
+        url = f"http://127.0.0.1:{served.port}/api/v1/books/{book_id}"
+        with urllib.request.urlopen(url, timeout=60) as response:
+            response.read()
+
+    with ThreadPoolExecutor(32) as pool:
+        list(pool.map(fetch, ids))
+    wrk(served.port, 2, connections, ids_file, None)
 
 
 def measure(
     served: Served, route: str, path: str | None, seconds: int, connections: int, ids_file: Path
 ) -> LoadResult:
-    wrk(served.port, 2, connections, ids_file, path)  # warm up: connections, caches, JIT-free
     before = cpu_seconds(served.process.pid)
     stats = wrk(served.port, seconds, connections, ids_file, path)
     used = cpu_seconds(served.process.pid) - before
@@ -54,10 +75,10 @@ def measure(
     return LoadResult(
         server=served.name,
         route=route,
-        requests=stats["requests"],
+        requests=int(stats["requests"]),
         seconds=stats["seconds"],
         p50_ms=stats["p50_us"] / 1000,
         p99_ms=stats["p99_us"] / 1000,
-        failures=stats["non_2xx"] + stats["errors"],
+        failures=int(stats["non_2xx"] + stats["errors"]),
         cpu_us_per_request=used / requests * 1e6,
     )

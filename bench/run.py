@@ -30,7 +30,7 @@ from pymongo import MongoClient
 
 from bench.fanout import FanoutResult, connect_all, summarise
 from bench.imports import ImportResult, measure_imports
-from bench.load import LoadResult, measure
+from bench.load import LoadResult, measure, warm_up
 from bench.processes import (
     BIN,
     start_bookapi,
@@ -40,12 +40,23 @@ from bench.processes import (
 )
 from bookapi.books.demo import demo_file
 from bookapi.books.files import JSON_LINES
-from bookapi.devstack import PROJECT_DIR, Server, free_port, start_mongo, start_redis
-from settings import Config
+from bookapi.devstack import Server, free_port, start_mongo, start_redis
+from settings import PROJECT_DIR, Config
 
 ADMIN = "bench@example.com"
 PASSWORD = "benchmark password"
 LIST_PATH = "/api/v1/books?tag=fiction&limit=20"
+SHARED_SETTINGS = (
+    "BOOKAPI_ENV",
+    "SECRET_KEY",
+    "JWT_SECRET_KEY",
+    "MONGO_URI",
+    "MONGO_DB",
+    "MONGO_DRIVER",
+    "REDIS_URL",
+    "REDIS_PREFIX",
+    "CELERY_QUEUE",
+)
 
 
 def parse_args() -> argparse.Namespace:
@@ -110,8 +121,10 @@ def seed(env: dict[str, str], books: int, servers: list[Server], work: Path) -> 
             port = str(server.backend.port)
             argv = [psql, "-h", "127.0.0.1", "-p", port, "-U", "postgres", "-c", "ANALYZE"]
             subprocess.run(argv, check=True, capture_output=True)
+    client: MongoClient[dict[str, object]]
     with MongoClient(env["MONGO_URI"]) as client:
-        ids = [str(doc["_id"]) for doc in client[env["MONGO_DB"]]["books"].find({}, {"_id": 1})]
+        found = client[env["MONGO_DB"]]["books"].find({}, {"_id": 1})
+        ids = [str(book["_id"]) for book in found]
     ids_file = work / "ids.txt"
     ids_file.write_text("\n".join(ids) + "\n")
     return ids_file
@@ -125,6 +138,7 @@ def run_http(
     for name in args.servers.split(","):
         served = starters[name](env, logs)
         try:
+            warm_up(served, ids_file, args.connections)
             for route, path in (("GET /books/{id}", None), ("GET /books?tag (list)", LIST_PATH)):
                 results.append(
                     measure(served, route, path, args.seconds, args.connections, ids_file)
@@ -184,57 +198,81 @@ def ratio(mine: float, theirs: float) -> str:
     return f"{mine / theirs:.2f}x" if theirs else "-"
 
 
+def http_tables(http: list[LoadResult]) -> list[str]:
+    lines = [
+        "| server | route | req/s | p50 ms | p99 ms | failures | CPU µs/req |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in http:
+        lines.append(
+            f"| {r.server} | {r.route} | {r.rps:,.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | "
+            f"{r.failures} | {r.cpu_us_per_request:,.0f} |"
+        )
+    lines += [
+        "",
+        "| route | bookapi vs | req/s ratio | CPU/req ratio | bookapi p99/p50 |",
+        "|---|---|---|---|---|",
+    ]
+    by_key = {(r.server.split("-")[0], r.route): r for r in http}
+    for route in dict.fromkeys(r.route for r in http):
+        mine = by_key.get(("bookapi", route))
+        for peer in ("fastapi", "flask"):
+            theirs = by_key.get((peer, route))
+            if mine and theirs:
+                lines.append(
+                    f"| {route} | {peer} | {ratio(mine.rps, theirs.rps)} | "
+                    f"{ratio(mine.cpu_us_per_request, theirs.cpu_us_per_request)} | "
+                    f"{mine.p99_ms / max(mine.p50_ms, 0.001):.1f} |"
+                )
+    return lines
+
+
+def import_lines(imported: ImportResult, rss_rows: list[int]) -> list[str]:
+    raw_rate = imported.rows / imported.raw_seconds
+    import_rate = imported.rows / imported.import_seconds
+    lines = [
+        f"import of {imported.rows:,} new rows: {import_rate:,.0f} rows/s; raw insert_many "
+        f"{raw_rate:,.0f} rows/s; import/raw = {import_rate / raw_rate:.0%}"
+    ]
+    if imported.rss_mb is not None and imported.rss_growth_mb is not None:
+        (small, large), (small_mb, large_mb) = rss_rows, imported.rss_mb
+        lines.append(
+            f"import peak RSS: {small:,} rows {small_mb:.1f} MB, {large:,} rows {large_mb:.1f} MB "
+            f"(growth {imported.rss_growth_mb:.1f} MB)"
+        )
+    return lines
+
+
+def fanout_line(fan: FanoutResult) -> str:
+    return (
+        f"websocket fan-out, {fan.listeners} listeners on one job, one API process: "
+        f"{fan.complete} saw snapshot → progress → finished; 503 refusals {fan.refused_503}; "
+        f"other failures {fan.other_failures}; "
+        f"p99 spread of finished {fan.finished_spread_p99_ms:.0f} ms"
+    )
+
+
 def print_report(
     http: list[LoadResult],
     imported: ImportResult | None,
     fan: FanoutResult | None,
     args: argparse.Namespace,
 ) -> None:
-    print(
-        f"\nbookapi benchmark · {platform.node()} · {os.cpu_count()} cores · {platform.python_implementation()} {platform.python_version()}"
-    )
-    print(
-        f"{args.books} books · wrk {args.connections} connections × {args.seconds} s · one worker process per server\n"
-    )
+    python = f"{platform.python_implementation()} {platform.python_version()}"
+    lines = [
+        "",
+        f"bookapi benchmark · {platform.node()} · {os.cpu_count()} cores · {python}",
+        f"{args.books} books · wrk {args.connections} connections × {args.seconds} s · "
+        "one worker process per server",
+        "",
+    ]
     if http:
-        print("| server | route | req/s | p50 ms | p99 ms | failures | CPU µs/req |")
-        print("|---|---|---|---|---|---|---|")
-        for result in http:
-            print(
-                f"| {result.server} | {result.route} | {result.rps:,.0f} | {result.p50_ms:.1f} | "
-                f"{result.p99_ms:.1f} | {result.failures} | {result.cpu_us_per_request:,.0f} |"
-            )
-        print("\n| route | bookapi vs | req/s ratio | CPU/req ratio | bookapi p99/p50 |")
-        print("|---|---|---|---|---|")
-        by_key = {(r.server.split("-")[0], r.route): r for r in http}
-        for route in dict.fromkeys(r.route for r in http):
-            mine = by_key.get(("bookapi", route))
-            for peer in ("fastapi", "flask"):
-                theirs = by_key.get((peer, route))
-                if mine and theirs:
-                    print(
-                        f"| {route} | {peer} | {ratio(mine.rps, theirs.rps)} | "
-                        f"{ratio(mine.cpu_us_per_request, theirs.cpu_us_per_request)} | "
-                        f"{mine.p99_ms / max(mine.p50_ms, 0.001):.1f} |"
-                    )
+        lines += [*http_tables(http), ""]
     if imported:
-        rate_raw = imported.rows / imported.raw_seconds
-        rate_import = imported.rows / imported.import_seconds
-        print(
-            f"\nimport of {imported.rows:,} new rows: {rate_import:,.0f} rows/s; raw insert_many "
-            f"{rate_raw:,.0f} rows/s; import/raw = {rate_import / rate_raw:.0%}"
-        )
-        if imported.rss_growth_mb is not None:
-            small, large = args.rss_rows
-            print(
-                f"import peak RSS growth from {small:,} to {large:,} rows: {imported.rss_growth_mb:.1f} MB"
-            )
+        lines += [*import_lines(imported, args.rss_rows), ""]
     if fan:
-        print(
-            f"\nwebsocket fan-out, {fan.listeners} listeners on one job, one API process: "
-            f"{fan.complete} saw snapshot → progress → finished; 503 refusals {fan.refused_503}; "
-            f"other failures {fan.other_failures}; p99 spread of finished {fan.finished_spread_p99_ms:.0f} ms"
-        )
+        lines.append(fanout_line(fan))
+    print("\n".join(lines))
 
 
 def main() -> int:

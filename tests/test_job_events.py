@@ -19,13 +19,13 @@ async def test_a_slow_listener_neither_stalls_a_fast_one_nor_grows() -> None:
         hub.dispatch(progress(done))
         event = await fast.next(timeout=1)
         assert event is not None
-        seen.append(event["done"])
+        seen.append(event.fields["done"])
     hub.dispatch(json.dumps({"job_id": "j", "type": "finished"}))
     assert seen == list(range(1000))
     assert slow.queue.qsize() == LISTENER_QUEUE_SIZE
     backlog = [slow.queue.get_nowait() for _ in range(LISTENER_QUEUE_SIZE)]
-    assert backlog[-1] == {"type": "finished"}, "the last event is never the one dropped"
-    assert [event["done"] for event in backlog[:-1]] == list(
+    assert backlog[-1].fields == {"type": "finished"}, "the last event is never the one dropped"
+    assert [event.fields["done"] for event in backlog[:-1]] == list(
         range(1000 - LISTENER_QUEUE_SIZE + 1, 1000)
     )
 
@@ -36,7 +36,10 @@ async def test_events_reach_only_their_jobs_listeners_and_junk_is_ignored() -> N
     hub.dispatch(b"not json")
     hub.dispatch(json.dumps({"type": "progress"}))
     hub.dispatch(progress(1))
-    assert (await mine.next(timeout=1)) == {"type": "progress", "done": 1, "total": 1000}
+    event = await mine.next(timeout=1)
+    assert event is not None
+    assert event.fields == {"type": "progress", "done": 1, "total": 1000}
+    assert json.loads(event.text) == event.fields, "the text a websocket sends, made once"
     assert await other.next(timeout=0.05) is None
     hub.unsubscribe("j", mine)
     hub.unsubscribe("k", other)

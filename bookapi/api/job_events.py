@@ -14,6 +14,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from quart import current_app
@@ -22,18 +23,27 @@ LISTENER_QUEUE_SIZE = 32
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class JobEvent:
+    """One event of a job: its fields, and the JSON text a websocket sends (made once per
+    event, however many listeners it goes to)."""
+
+    fields: dict[str, Any]
+    text: str
+
+
 class Listener:
     """The events of one job for one websocket."""
 
     def __init__(self, maxsize: int = LISTENER_QUEUE_SIZE) -> None:
-        self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize)
+        self.queue: asyncio.Queue[JobEvent] = asyncio.Queue(maxsize)
 
-    def offer(self, event: dict[str, Any]) -> None:
+    def offer(self, event: JobEvent) -> None:
         if self.queue.full():
             self.queue.get_nowait()  # the oldest: progress that later events supersede
         self.queue.put_nowait(event)
 
-    async def next(self, timeout: float) -> dict[str, Any] | None:
+    async def next(self, timeout: float) -> JobEvent | None:
         """The next event, or None if none came within `timeout` seconds."""
         try:
             return await asyncio.wait_for(self.queue.get(), timeout)
@@ -71,13 +81,16 @@ class JobEventHub:
     def dispatch(self, raw: str | bytes) -> None:
         """Hand one published event to the listeners of its job."""
         try:
-            event = json.loads(raw)
-            job_id = event.pop("job_id")
+            fields = json.loads(raw)
+            job_id = fields.pop("job_id")
         except (ValueError, KeyError, AttributeError, TypeError):
             log.warning("ignoring a malformed job event: %r", raw)
             return
-        for listener in list(self.listeners.get(job_id, ())):
-            listener.offer(event)
+        listeners = list(self.listeners.get(job_id, ()))
+        if listeners:
+            event = JobEvent(fields, json.dumps(fields))
+            for listener in listeners:
+                listener.offer(event)
 
 
 def get_hub() -> JobEventHub:

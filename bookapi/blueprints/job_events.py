@@ -49,14 +49,21 @@ async def stream(job: StoredJob, listener: Listener) -> None:
     if job["state"] in TERMINAL_STATES:
         return  # a late listener: the snapshot already tells the outcome
     done = job["progress"]["done"]
-    while job["state"] not in TERMINAL_STATES:
+    while True:
         event = await listener.next(POLL_SECONDS)
-        if event is None or event.get("type") == "finished":
+        kind = event.fields.get("type") if event else None
+        if event is not None and kind == "finished" and "job" in event.fields:
+            await websocket.send(event.text)  # the worker sent the ended job along
+            return
+        if event is None or kind == "finished":
+            # Quiet for a while, or an end without the job: ask MongoDB.
             job = await jobs_repo.find_job(get_db(), job["_id"]) or job
-        elif event.get("type") == "progress" and event.get("done", -1) >= done:
-            done = event["done"]
-            await websocket.send_json(event)
-    await websocket.send_json({"type": "finished", "job": job_json(job)})
+            if job["state"] in TERMINAL_STATES:
+                await websocket.send_json({"type": "finished", "job": job_json(job)})
+                return
+        elif kind == "progress" and event.fields.get("done", -1) >= done:
+            done = event.fields["done"]
+            await websocket.send(event.text)
 
 
 @blueprint.websocket("/jobs/<job_id>/events")

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from bson import ObjectId
 from redis.exceptions import RedisError
 
+from ..jobs.records import StoredJob
+from ..jobs.schemas import job_json
 from ..redis_store import events_channel
 from ..timestamps import utc_now
 from .store import WorkerStore
@@ -61,5 +63,7 @@ class ProgressReporter:
         )
         self.publish({"type": "progress", "state": "running", **progress})
 
-    def finished(self) -> None:
-        self.publish({"type": "finished"})
+    def finished(self, job: StoredJob | None) -> None:
+        """Tell listeners the job ended, with the ended job, so that none of them has to
+        read it from MongoDB (a thousand listeners would read it a thousand times)."""
+        self.publish({"type": "finished", "job": job_json(job)} if job else {"type": "finished"})

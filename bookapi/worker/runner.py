@@ -36,9 +36,14 @@ def start_job(store: WorkerStore, job_id: ObjectId) -> StoredJob | None:
     )
 
 
-def end_job(store: WorkerStore, job_id: ObjectId, changes: Mapping[str, object]) -> None:
-    store.jobs.update_one(
-        {"_id": job_id, "state": "running"}, {"$set": {**changes, "updated_at": utc_now()}}
+def end_job(
+    store: WorkerStore, job_id: ObjectId, changes: Mapping[str, object]
+) -> StoredJob | None:
+    """Record how the job ended; the ended job, or None if it was not running any more."""
+    return store.jobs.find_one_and_update(
+        {"_id": job_id, "state": "running"},
+        {"$set": {**changes, "updated_at": utc_now()}},
+        return_document=ReturnDocument.AFTER,
     )
 
 
@@ -51,6 +56,7 @@ def execute_job(
         log.info("job %s is unknown or already ended; nothing to do", job_id)
         return
     reporter = ProgressReporter(store, job["_id"], on_progress)
+    ended: StoredJob | None = None
     try:
         if job["kind"] == "import":
             result: Mapping[str, object] = run_import(store, job, reporter)
@@ -59,14 +65,17 @@ def execute_job(
             export = run_export(store, job, reporter)
             result, done = export, export["count"]
     except JobFailedError as error:
-        end_job(store, job["_id"], {"state": "failed", "error": str(error)})
+        ended = end_job(store, job["_id"], {"state": "failed", "error": str(error)})
     except MONGO_UNAVAILABLE:
         raise  # the task retries later; the job stays running meanwhile
     except Exception:
         # A bug or a refused write: the job fails for good (retrying would fail the same way).
         log.exception("job %s crashed", job_id)
-        end_job(store, job["_id"], {"state": "failed", "error": "the job failed unexpectedly"})
+        ended = end_job(
+            store, job["_id"], {"state": "failed", "error": "the job failed unexpectedly"}
+        )
     else:
         progress = {"done": done, "total": reporter.total}
-        end_job(store, job["_id"], {"state": "succeeded", "result": result, "progress": progress})
-    reporter.finished()
+        changes = {"state": "succeeded", "result": result, "progress": progress}
+        ended = end_job(store, job["_id"], changes)
+    reporter.finished(ended)
