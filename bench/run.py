@@ -27,6 +27,7 @@ import urllib.request
 from pathlib import Path
 
 from pymongo import MongoClient
+from pymongo.cursor import Cursor
 
 from bench.fanout import FanoutResult, connect_all, summarise
 from bench.imports import ImportResult, measure_imports
@@ -123,7 +124,7 @@ def seed(env: dict[str, str], books: int, servers: list[Server], work: Path) -> 
             subprocess.run(argv, check=True, capture_output=True)
     client: MongoClient[dict[str, object]]
     with MongoClient(env["MONGO_URI"]) as client:
-        found = client[env["MONGO_DB"]]["books"].find({}, {"_id": 1})
+        found: Cursor[dict[str, object]] = client[env["MONGO_DB"]]["books"].find({}, {"_id": 1})
         ids = [str(book["_id"]) for book in found]
     ids_file = work / "ids.txt"
     ids_file.write_text("\n".join(ids) + "\n")
