@@ -99,6 +99,16 @@ def missing_indexes(
     return [index for index in wanted if index.document["name"] not in names]
 
 
+async def ensure_indexes(collection: Any, wanted: list[IndexModel]) -> None:
+    """Create the indexes of `wanted` that `collection` lacks (async, either driver)."""
+    listing = collection.list_indexes()
+    if asyncio.iscoroutine(listing):  # AsyncMongoClient's is a coroutine; Motor's is not
+        listing = await listing
+    missing = missing_indexes(await listing.to_list(None), wanted)
+    if missing:
+        await collection.create_indexes(missing)
+
+
 def is_ferretdb(build_info: Mapping[str, object]) -> bool:
     """Whether `buildInfo` came from FerretDB rather than MongoDB (it adds its own version)."""
     return "ferretdbVersion" in build_info

@@ -25,7 +25,9 @@ def create_async_redis(
         url,
         max_connections=max_connections,
         timeout=(timeout_seconds or 1.0) * 5,
-        socket_connect_timeout=timeout_seconds or 2.0,
+        # Generous: a refused connection fails at once anyway, and under a burst (a
+        # thousand websocket handshakes) the event loop itself may be slow to see a connect.
+        socket_connect_timeout=(timeout_seconds or 1.0) * 5,
         socket_timeout=timeout_seconds * 2 if timeout_seconds else None,
         health_check_interval=15 if timeout_seconds is None else 30,
         decode_responses=True,

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from quart.typing import TestClientProtocol as Client
 
+from bookapi.app import create_app
+from settings import TestingConfig
+from tests.helpers import direct_database
+
 
 async def test_healthz(client: Client) -> None:
     response = await client.get("/healthz")
@@ -45,3 +49,21 @@ async def test_docs_page(client: Client) -> None:
     assert response.status_code == 200
     assert "text/html" in response.content_type
     assert "/openapi.json" in await response.get_data(as_text=True)
+
+
+async def test_a_restart_on_existing_data_builds_only_missing_indexes(
+    settings: TestingConfig,
+) -> None:
+    for _ in range(2):  # the second start finds every index there already
+        app = create_app(settings)
+        async with app.test_app():
+            assert "mongo_index_retry" not in app.extensions, "the index build failed"
+    with direct_database(settings) as db:
+        names = {index["name"] for index in db["books"].list_indexes()}
+        db["books"].drop_index("title")
+    assert {"isbn_unique", "title", "tag"} <= names
+    app = create_app(settings)
+    async with app.test_app():
+        assert "mongo_index_retry" not in app.extensions
+    with direct_database(settings) as db:
+        assert "title" in {index["name"] for index in db["books"].list_indexes()}

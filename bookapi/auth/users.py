@@ -10,7 +10,7 @@ from pymongo import ASCENDING, IndexModel
 from pymongo.errors import OperationFailure
 
 from ..errors import DuplicateEmailError
-from ..mongo import Database, is_duplicate_key
+from ..mongo import Database, ensure_indexes, is_duplicate_key
 from ..timestamps import utc_now
 from .passwords import hash_password, needs_rehash, verify_password
 
@@ -35,8 +35,8 @@ def email_key(email: str) -> str:
 
 
 async def ensure_user_indexes(db: Database) -> None:
-    await db[COLLECTION].create_indexes(
-        [IndexModel([("email_key", ASCENDING)], unique=True, name="email_unique")]
+    await ensure_indexes(
+        db[COLLECTION], [IndexModel([("email_key", ASCENDING)], unique=True, name="email_unique")]
     )
 
 

@@ -12,7 +12,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import OperationFailure
 
 from ..errors import DuplicateIsbnError, NotFoundError, StaleVersionError
-from ..mongo import Database, is_duplicate_key
+from ..mongo import Database, ensure_indexes, is_duplicate_key
 from ..paging import fetch_page, fingerprint
 from .documents import (
     BOOK_INDEXES,
@@ -28,7 +28,7 @@ from .schemas import BookFields, BookListQuery
 
 async def ensure_book_indexes(db: Database) -> None:
     """Indexes for the unique ISBN and for every list filter and sort order."""
-    await db[COLLECTION].create_indexes(BOOK_INDEXES)
+    await ensure_indexes(db[COLLECTION], BOOK_INDEXES)
 
 
 def _lost_race(expected_version: int | None) -> NotFoundError | StaleVersionError:

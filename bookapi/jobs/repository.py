@@ -6,7 +6,7 @@ from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from ..errors import NotFoundError
-from ..mongo import Database
+from ..mongo import Database, ensure_indexes
 from ..paging import PageQuery, SortOrder, fetch_page, fingerprint
 from .records import COLLECTION, StoredJob
 
@@ -14,8 +14,9 @@ NEWEST_FIRST = SortOrder("_id", descending=True)
 
 
 async def ensure_job_indexes(db: Database) -> None:
-    await db[COLLECTION].create_indexes(
-        [IndexModel([("created_by", ASCENDING), ("_id", DESCENDING)], name="owner_newest")]
+    await ensure_indexes(
+        db[COLLECTION],
+        [IndexModel([("created_by", ASCENDING), ("_id", DESCENDING)], name="owner_newest")],
     )
 
 
