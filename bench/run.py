@@ -24,6 +24,8 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from pymongo import MongoClient
@@ -34,6 +36,7 @@ from bench.imports import ImportResult, measure_imports
 from bench.load import LoadResult, measure, warm_up
 from bench.processes import (
     BIN,
+    Served,
     start_bookapi,
     start_fastapi_peer,
     start_flask_peer,
@@ -69,6 +72,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rss-rows", type=int, nargs=2, default=[10_000, 100_000])
     parser.add_argument("--listeners", type=int, default=1000)
     parser.add_argument("--servers", default="bookapi,fastapi,flask")
+    parser.add_argument(
+        "--bookapi-servers",
+        default="uvicorn",
+        help="ASGI servers to run bookapi on, e.g. uvicorn,hypercorn,granian (the first one "
+        "is compared with the peers)",
+    )
     parser.add_argument("--skip", default="", help="comma list of: http, import, fanout")
     return parser.parse_args()
 
@@ -134,9 +143,20 @@ def seed(env: dict[str, str], books: int, servers: list[Server], work: Path) -> 
 def run_http(
     env: dict[str, str], args: argparse.Namespace, ids_file: Path, logs: Path
 ) -> list[LoadResult]:
-    starters = {"bookapi": start_bookapi, "fastapi": start_fastapi_peer, "flask": start_flask_peer}
+    starters: dict[str, Callable[[dict[str, str], Path], Served]] = {
+        "fastapi": start_fastapi_peer,
+        "flask": start_flask_peer,
+    }
+    for server in args.bookapi_servers.split(","):
+        starters[f"bookapi-{server}"] = partial(start_bookapi, server=server)
+    names = [
+        candidate
+        for name in args.servers.split(",")
+        for candidate in starters
+        if candidate.split("-")[0] == name
+    ]
     results = []
-    for name in args.servers.split(","):
+    for name in names:
         served = starters[name](env, logs)
         try:
             warm_up(served, ids_file, args.connections)
@@ -214,7 +234,9 @@ def http_tables(http: list[LoadResult]) -> list[str]:
         "| route | bookapi vs | req/s ratio | CPU/req ratio | bookapi p99/p50 |",
         "|---|---|---|---|---|",
     ]
-    by_key = {(r.server.split("-")[0], r.route): r for r in http}
+    by_key: dict[tuple[str, str], LoadResult] = {}
+    for r in http:  # the first bookapi server measured is the one compared with the peers
+        by_key.setdefault((r.server.split("-")[0], r.route), r)
     for route in dict.fromkeys(r.route for r in http):
         mine = by_key.get(("bookapi", route))
         for peer in ("fastapi", "flask"):

@@ -12,10 +12,10 @@ def utc_now() -> datetime:
 
 
 def to_rfc3339(moment: datetime) -> str:
+    # isoformat, not strftime: this runs for every timestamp of every response.
     moment = moment.astimezone(UTC)
-    if moment.microsecond:
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    timespec = "milliseconds" if moment.microsecond else "seconds"
+    return moment.replace(tzinfo=None).isoformat(timespec=timespec) + "Z"
 
 
 def from_rfc3339(text: str) -> datetime:

@@ -10,13 +10,14 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from quart import Blueprint, Response, request
-from quart_schema import document_response, validate_querystring, validate_response
+from quart_schema import document_response, validate_response
 
 from ..api.book_cache import announce_change, get_book_cache, render
 from ..api.connections import get_db, get_redis
 from ..api.ids import parse_id
 from ..api.json_body import json_body
 from ..api.problem_schema import document_errors
+from ..api.query_args import JSON, model_response, validated_query
 from ..auth.guard import access_token_required, current_caller
 from ..books import repository as books_repo
 from ..books.documents import StoredBook, check_may_change, etag
@@ -26,7 +27,6 @@ from ..errors import StaleVersionError
 blueprint = Blueprint("books", __name__, url_prefix="/api/v1/books")
 BookResponse = tuple[Book, int, dict[str, str]]
 ChangeHandler = TypeVar("ChangeHandler", bound=Callable[..., Awaitable[BookResponse]])
-JSON = "application/json"
 
 
 async def load_book_to_change(raw_id: str) -> StoredBook:
@@ -57,13 +57,12 @@ async def change_book(raw_id: str, changes: BookFields) -> BookResponse:
 
 
 @blueprint.get("")
-@validate_querystring(BookListQuery)
-@validate_response(BookPage)
-@document_errors(400)
-async def list_books(query_args: BookListQuery) -> BookPage:
+@validated_query(BookListQuery)
+@document_response(BookPage)
+async def list_books(query_args: BookListQuery) -> Response:
     """List books, filtered and ordered, one keyset page at a time."""
     books, next_cursor = await books_repo.list_books(get_db(), query_args)
-    return BookPage.model_validate({"items": books, "next_cursor": next_cursor})
+    return model_response(BookPage.model_validate({"items": books, "next_cursor": next_cursor}))
 
 
 @blueprint.get("/<book_id>")

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from bson import ObjectId
 from gridfs.errors import NoFile
 from quart import Blueprint
-from quart_schema import validate_querystring, validate_response
+from quart_schema import validate_response
 
 from ..api.body_limits import large_body
 from ..api.connections import get_db, get_gridfs
@@ -15,6 +15,7 @@ from ..api.ids import parse_id
 from ..api.job_queue import submit_job
 from ..api.json_body import json_body
 from ..api.problem_schema import document_errors
+from ..api.query_args import validated_query
 from ..api.uploads import store_upload, upload_format
 from ..auth.guard import access_token_required, current_caller
 from ..books.files import FORMATS
@@ -42,7 +43,7 @@ def accepted(job: StoredJob) -> Accepted:
 @blueprint.post("/imports")
 @large_body
 @access_token_required
-@validate_querystring(ImportQuery)
+@validated_query(ImportQuery)
 @validate_response(Job, 202)
 @document_errors(400, 413, 415)
 async def submit_import(query_args: ImportQuery) -> Accepted:
@@ -69,9 +70,8 @@ async def submit_export(data: ExportIn) -> Accepted:
 
 @blueprint.get("/jobs")
 @access_token_required
-@validate_querystring(JobListQuery)
+@validated_query(JobListQuery)
 @validate_response(JobPage)
-@document_errors(400)
 async def list_jobs(query_args: JobListQuery) -> JobPage:
     """The caller's jobs, newest first."""
     jobs, next_cursor = await jobs_repo.list_jobs(get_db(), current_caller().id, query_args)
