@@ -17,4 +17,5 @@ ENV BOOKAPI_ENV=production PORT=5000
 EXPOSE 5000
 HEALTHCHECK --interval=10s --timeout=3s --retries=3 \
   CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/healthz', timeout=2)"
-CMD ["sh", "-c", "exec hypercorn bookapi.asgi:app --bind 0.0.0.0:${PORT} --workers ${WEB_WORKERS:-2}"]
+# bookapi.serve checks the settings first (exit code 2 with the reason), then runs Granian.
+CMD ["sh", "-c", "exec python -m bookapi.serve --host 0.0.0.0 --port ${PORT} --workers ${WEB_WORKERS:-2}"]

@@ -88,7 +88,7 @@ def start(name: str, argv: list[str], env: dict[str, str], log_dir: Path, port: 
     return Served(name, port, process)
 
 
-def start_bookapi(env: dict[str, str], log_dir: Path, server: str = "uvicorn") -> Served:
+def start_bookapi(env: dict[str, str], log_dir: Path, server: str = "granian") -> Served:
     port = free_port()
     argv = [str(BIN / "python"), "-m", "bookapi.serve", "--host", "127.0.0.1"]
     argv += ["--port", str(port), "--workers", "1", "--server", server]

@@ -74,8 +74,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--servers", default="bookapi,fastapi,flask")
     parser.add_argument(
         "--bookapi-servers",
-        default="uvicorn",
-        help="ASGI servers to run bookapi on, e.g. uvicorn,hypercorn,granian (the first one "
+        default="granian",
+        help="ASGI servers to run bookapi on, e.g. granian,uvicorn,hypercorn (the first one "
         "is compared with the peers)",
     )
     parser.add_argument("--skip", default="", help="comma list of: http, import, fanout")

@@ -1,6 +1,8 @@
-"""A read cache of single books, per API process: the rendered JSON and ETag by book id.
+"""A read cache per API process: rendered single books (JSON and ETag, by id) and rendered
+list pages (by their validated query).
 
-A hit answers `GET /books/{id}` and `If-None-Match` without touching MongoDB. The process
+A hit answers `GET /books/{id}`, `If-None-Match` or a list page without touching MongoDB.
+Any change to any book may change any list page, so every change forgets every page. The process
 that changes a book forgets it at once and announces the change on Redis; every other
 process forgets it as soon as the announcement arrives through its pub/sub hub. While
 that subscription is down the cache may be missing announcements (workers announce the
@@ -44,6 +46,7 @@ class BookCache:
         self.max_entries = max_entries
         self.ttl_seconds = ttl_seconds  # a bound on staleness, should an announcement be lost
         self.entries: OrderedDict[str, RenderedBook] = OrderedDict()
+        self.pages: OrderedDict[str, RenderedBook] = OrderedDict()
         self.trusted = False  # only while the pub/sub subscription is live
         # Bumped by every forget: a read that started before one may not fill the cache,
         # or a book read just before a change could be stored after the change's news.
@@ -51,36 +54,52 @@ class BookCache:
         self.hits = 0
         self.misses = 0
 
-    def get(self, book_id: str) -> RenderedBook | None:
-        entry = self.entries.get(book_id) if self.trusted else None
+    def _get(self, store: OrderedDict[str, RenderedBook], key: str) -> RenderedBook | None:
+        entry = store.get(key) if self.trusted else None
         if entry is None or entry.expires < time.monotonic():
             self.misses += 1
             return None
-        self.entries.move_to_end(book_id)
+        store.move_to_end(key)
         self.hits += 1
         return entry
 
-    def put(self, book_id: str, body: bytes, tag: str, read_at_generation: int) -> None:
-        if not self.trusted or self.max_entries <= 0 or read_at_generation != self.generation:
+    def _put(
+        self, store: OrderedDict[str, RenderedBook], key: str, body: bytes, tag: str, read_at: int
+    ) -> None:
+        if not self.trusted or self.max_entries <= 0 or read_at != self.generation:
             return
-        self.entries[book_id] = RenderedBook(body, tag, time.monotonic() + self.ttl_seconds)
-        self.entries.move_to_end(book_id)
-        while len(self.entries) > self.max_entries:
-            self.entries.popitem(last=False)
+        store[key] = RenderedBook(body, tag, time.monotonic() + self.ttl_seconds)
+        store.move_to_end(key)
+        while len(store) > self.max_entries:
+            store.popitem(last=False)
+
+    def get(self, book_id: str) -> RenderedBook | None:
+        return self._get(self.entries, book_id)
+
+    def put(self, book_id: str, body: bytes, tag: str, read_at_generation: int) -> None:
+        self._put(self.entries, book_id, body, tag, read_at_generation)
+
+    def get_page(self, query: str) -> RenderedBook | None:
+        return self._get(self.pages, query)
+
+    def put_page(self, query: str, body: bytes, read_at_generation: int) -> None:
+        self._put(self.pages, query, body, "", read_at_generation)
 
     def forget(self, book_id: str) -> None:
-        self.generation += 1
-        self.entries.pop(book_id, None)
+        self.forget_announced(book_id)
 
     def forget_announced(self, announcement: str) -> None:
-        """Forget the books of an announcement: their ids, comma-separated."""
+        """Forget the books of an announcement (comma-separated ids; `*` names no book, for
+        new books) and every list page."""
         self.generation += 1
         for book_id in announcement.split(","):
             self.entries.pop(book_id, None)
+        self.pages.clear()
 
     def forget_all(self) -> None:
         self.generation += 1
         self.entries.clear()
+        self.pages.clear()
 
     def on_subscribed(self) -> None:
         self.forget_all()  # announcements may have been missed while unsubscribed
@@ -97,7 +116,8 @@ def get_book_cache() -> BookCache:
 
 
 async def announce_change(redis: Redis, book_id: str) -> None:
-    """Forget `book_id` here at once, and tell the other processes to forget it too."""
+    """Forget `book_id` (and every list page) here at once, and tell the other processes to
+    forget them too."""
     get_book_cache().forget(book_id)
     try:
         await redis.publish(book_changes_channel(current_app.config["REDIS_PREFIX"]), book_id)

@@ -1,4 +1,4 @@
-"""Query strings validated with the route's pydantic model, and JSON answers rendered by theirs.
+"""Query strings validated with the route's pydantic model.
 
 quart-schema's own decorators build a pydantic TypeAdapter on every request; these call
 the model directly (its validator is built once, with the class), which matters on the
@@ -12,14 +12,13 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from quart import Response, request
+from quart import request
 from quart_schema import document_querystring
 from quart_schema.validation import QuerystringValidationError
 
 from .problem_schema import document_errors
 
 R = TypeVar("R")
-JSON = "application/json"
 
 
 def validated_query(
@@ -45,10 +44,3 @@ def validated_query(
         return documented
 
     return decorator
-
-
-def model_response(
-    body: BaseModel, status: int = 200, headers: dict[str, str] | None = None
-) -> Response:
-    """`body` as JSON, serialised by its own model in one step."""
-    return Response(body.model_dump_json(), status=status, headers=headers, content_type=JSON)

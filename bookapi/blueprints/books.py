@@ -17,7 +17,7 @@ from ..api.connections import get_db, get_redis
 from ..api.ids import parse_id
 from ..api.json_body import json_body
 from ..api.problem_schema import document_errors
-from ..api.query_args import JSON, model_response, validated_query
+from ..api.query_args import validated_query
 from ..auth.guard import access_token_required, current_caller
 from ..books import repository as books_repo
 from ..books.documents import StoredBook, check_may_change, etag
@@ -27,6 +27,7 @@ from ..errors import StaleVersionError
 blueprint = Blueprint("books", __name__, url_prefix="/api/v1/books")
 BookResponse = tuple[Book, int, dict[str, str]]
 ChangeHandler = TypeVar("ChangeHandler", bound=Callable[..., Awaitable[BookResponse]])
+JSON = "application/json"
 
 
 async def load_book_to_change(raw_id: str) -> StoredBook:
@@ -61,8 +62,16 @@ async def change_book(raw_id: str, changes: BookFields) -> BookResponse:
 @document_response(BookPage)
 async def list_books(query_args: BookListQuery) -> Response:
     """List books, filtered and ordered, one keyset page at a time."""
+    cache, key = get_book_cache(), query_args.model_dump_json()
+    cached = cache.get_page(key)
+    if cached is not None:
+        return Response(cached.body, status=200, content_type=JSON)
+    generation = cache.generation
     books, next_cursor = await books_repo.list_books(get_db(), query_args)
-    return model_response(BookPage.model_validate({"items": books, "next_cursor": next_cursor}))
+    page = BookPage.model_validate({"items": books, "next_cursor": next_cursor})
+    body = page.model_dump_json().encode()
+    cache.put_page(key, body, generation)
+    return Response(body, status=200, content_type=JSON)
 
 
 @blueprint.get("/<book_id>")
@@ -91,6 +100,7 @@ async def get_book(book_id: str) -> Response:
 async def create_book(data: BookIn) -> BookResponse:
     """Add a book; its creator is the caller."""
     book = await books_repo.insert_book(get_db(), data.fields(), current_caller().id)
+    await announce_change(get_redis(), str(book["_id"]))  # list pages now miss it
     return book_response(book, 201, Location=f"/api/v1/books/{book['_id']}")
 
 

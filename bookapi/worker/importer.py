@@ -154,12 +154,14 @@ class BatchWriter:
         try:
             self.books.insert_many([self._new_document(fields) for fields in rows], ordered=False)
             self.counts.inserted += len(rows)
-            return
+            refused = []
         except BulkWriteError as error:
             refused = error.details["writeErrors"]
             if any(failure.get("code") != 11000 for failure in refused):
                 raise
-        self.counts.inserted += len(rows) - len(refused)
+            self.counts.inserted += len(rows) - len(refused)
+        if len(refused) < len(rows):
+            self.store.announce_book_changes(["*"])  # new books: list pages changed
         self._resolve_conflicts([rows[failure["index"]] for failure in refused])
 
 
