@@ -3,6 +3,7 @@
 #
 #   ./bootstrap.sh [-y]            make .venv, install, start local servers, worker, hypercorn
 #   ./bootstrap.sh test [-y] [pytest args]   run the whole test suite on throwaway servers
+#   ./bootstrap.sh bench [-y] [bench args]   run the side-by-side benchmark (bench/run.py)
 #
 # -y answers yes to every question (creating .venv, installing system packages).
 # MONGO_URI / REDIS_URL, when set, name servers to use instead of starting local ones.
@@ -15,14 +16,14 @@ pytest_args=()
 for arg in "$@"; do
   case "$arg" in
     -y|--yes) assume_yes=1 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
-    run|test) if [ -z "$command_name" ]; then command_name=$arg; else pytest_args+=("$arg"); fi ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    run|test|bench) if [ -z "$command_name" ]; then command_name=$arg; else pytest_args+=("$arg"); fi ;;
     *) pytest_args+=("$arg") ;;
   esac
 done
 command_name=${command_name:-run}
 if [ "$command_name" = run ] && [ ${#pytest_args[@]} -gt 0 ]; then
-  echo "usage: ./bootstrap.sh [-y] | ./bootstrap.sh test [-y] [pytest args]" >&2
+  echo "usage: ./bootstrap.sh [-y] | ./bootstrap.sh test|bench [-y] [args]" >&2
   exit 2
 fi
 
@@ -97,11 +98,26 @@ ensure_venv
 ensure_redis
 ensure_mongo
 
+ensure_bench_tools() {
+  command -v wrk >/dev/null || as_root_apt_install wrk || exit 1
+  local stamp=.venv/.bench-requirements.sha256 digest
+  digest=$(cat requirements*.txt | sha256sum | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then
+    say "installing the benchmark's peers (requirements-bench.txt)"
+    .venv/bin/python -m pip install -q -r requirements-bench.txt
+    echo "$digest" > "$stamp"
+  fi
+}
+
 case "$command_name" in
   run)
     exec .venv/bin/python -m bookapi.devstack run --port "${PORT:-5000}"
     ;;
   test)
     exec .venv/bin/python -m pytest "${pytest_args[@]}"
+    ;;
+  bench)
+    ensure_bench_tools
+    exec .venv/bin/python -m bench.run "${pytest_args[@]}"
     ;;
 esac
