@@ -315,7 +315,14 @@ def _run(port: int) -> int:
         )
         children.append(
             subprocess.Popen(
-                [str(bin_dir / "hypercorn"), "bookapi.asgi:app", "--bind", f"127.0.0.1:{port}"],
+                # hypercorn in development: it reloads the app when a source file changes.
+                [
+                    str(bin_dir / "hypercorn"),
+                    "bookapi.asgi:app",
+                    "--bind",
+                    f"127.0.0.1:{port}",
+                    "--reload",
+                ],
                 cwd=PROJECT_DIR,
                 env=env,
             )

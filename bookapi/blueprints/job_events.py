@@ -89,4 +89,7 @@ async def job_events(job_id: str) -> None:
         if header:
             await websocket.accept()
         await stream(job, listener)
+    # Let every other listener of this job send its `finished` before anyone's close
+    # handshake takes the loop: a thousand listeners hear the end together.
+    await asyncio.sleep(0)
     await websocket.close(1000)
