@@ -3,6 +3,7 @@ without Redis the cache is emptied and bypassed, never trusted."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from quart.typing import TestClientProtocol as Client
 from bookapi.api.book_cache import BookCache
 from bookapi.app import create_app
 from bookapi.devstack import free_port, start_redis
+from bookapi.errors import NotFoundError
 from settings import PROJECT_DIR, TestingConfig
 from tests.helpers import DUNE, bearer, direct_database, mint_access_token, wait_until
 
@@ -200,3 +202,36 @@ async def test_without_redis_the_cache_is_emptied_and_bypassed(
             assert (await (await client.get(url)).get_json())["title"] == "After Redis came back"
     finally:
         redis.stop()
+
+
+async def test_concurrent_misses_of_one_key_share_one_load() -> None:
+    cache = BookCache(max_entries=10, ttl_seconds=60)
+    cache.on_subscribed()
+    calls = 0
+
+    async def load() -> tuple[bytes, str]:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.05)
+        return b"{}", '"etag"'
+
+    results = await asyncio.gather(*(cache.book("k", load) for _ in range(50)))
+    assert calls == 1 and set(results) == {(b"{}", '"etag"')}
+    assert await cache.book("k", load) == (b"{}", '"etag"') and calls == 1
+
+    async def missing() -> tuple[bytes, str]:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.05)
+        raise NotFoundError("book")
+
+    calls = 0
+    outcomes = await asyncio.gather(
+        *(cache.book("gone", missing) for _ in range(20)), return_exceptions=True
+    )
+    assert calls == 1 and all(isinstance(outcome, NotFoundError) for outcome in outcomes)
+
+    cache.on_unsubscribed()  # untrusted: every request loads for itself, nothing is kept
+    calls = 0
+    await asyncio.gather(*(cache.book("k", load) for _ in range(5)))
+    assert calls == 5 and cache.entries == {}

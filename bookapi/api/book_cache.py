@@ -13,9 +13,11 @@ they check the stored version in MongoDB.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from quart import current_app
@@ -27,6 +29,7 @@ from ..books.schemas import Book
 from ..redis_store import book_changes_channel
 
 log = logging.getLogger(__name__)
+Loader = Callable[[], Awaitable[tuple[bytes, str]]]
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class BookCache:
         self.ttl_seconds = ttl_seconds  # a bound on staleness, should an announcement be lost
         self.entries: OrderedDict[str, RenderedBook] = OrderedDict()
         self.pages: OrderedDict[str, RenderedBook] = OrderedDict()
+        self.loading: dict[tuple[int, str], asyncio.Future[tuple[bytes, str]]] = {}
         self.trusted = False  # only while the pub/sub subscription is live
         # Bumped by every forget: a read that started before one may not fill the cache,
         # or a book read just before a change could be stored after the change's news.
@@ -73,17 +77,48 @@ class BookCache:
         while len(store) > self.max_entries:
             store.popitem(last=False)
 
-    def get(self, book_id: str) -> RenderedBook | None:
-        return self._get(self.entries, book_id)
+    async def _load(
+        self, store: OrderedDict[str, RenderedBook], key: str, load: Loader
+    ) -> tuple[bytes, str]:
+        """The cached rendering of `key`, else `load()`'s, stored for next time. Concurrent
+        misses of one key share one load: a burst of requests for a page nobody has read
+        yet asks MongoDB once, not once per request."""
+        cached = self._get(store, key)
+        if cached is not None:
+            return cached.body, cached.etag
+        flight = (id(store), key)
+        pending = self.loading.get(flight) if self.trusted else None
+        if pending is not None:
+            await asyncio.wait([pending])
+            if not pending.cancelled():
+                return pending.result()  # or raises what the load raised (a 404, say)
+        generation = self.generation
+        future: asyncio.Future[tuple[bytes, str]] = asyncio.get_running_loop().create_future()
+        self.loading.setdefault(flight, future)
+        try:
+            rendered = await load()
+        except Exception as error:
+            future.set_exception(error)
+            future.exception()  # retrieved here, so an unshared failure is not reported twice
+            raise
+        except BaseException:
+            future.cancel()  # the loader was cancelled: whoever waits loads again
+            raise
+        else:
+            future.set_result(rendered)
+        finally:
+            if self.loading.get(flight) is future:
+                del self.loading[flight]
+        self._put(store, key, *rendered, generation)
+        return rendered
 
-    def put(self, book_id: str, body: bytes, tag: str, read_at_generation: int) -> None:
-        self._put(self.entries, book_id, body, tag, read_at_generation)
+    async def book(self, book_id: str, load: Loader) -> tuple[bytes, str]:
+        """A single book's JSON and ETag."""
+        return await self._load(self.entries, book_id, load)
 
-    def get_page(self, query: str) -> RenderedBook | None:
-        return self._get(self.pages, query)
-
-    def put_page(self, query: str, body: bytes, read_at_generation: int) -> None:
-        self._put(self.pages, query, body, "", read_at_generation)
+    async def page(self, query: str, load: Loader) -> tuple[bytes, str]:
+        """A list page's JSON (and an empty ETag), by its validated query."""
+        return await self._load(self.pages, query, load)
 
     def forget(self, book_id: str) -> None:
         self.forget_announced(book_id)

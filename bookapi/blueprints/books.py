@@ -62,15 +62,13 @@ async def change_book(raw_id: str, changes: BookFields) -> BookResponse:
 @document_response(BookPage)
 async def list_books(query_args: BookListQuery) -> Response:
     """List books, filtered and ordered, one keyset page at a time."""
-    cache, key = get_book_cache(), query_args.model_dump_json()
-    cached = cache.get_page(key)
-    if cached is not None:
-        return Response(cached.body, status=200, content_type=JSON)
-    generation = cache.generation
-    books, next_cursor = await books_repo.list_books(get_db(), query_args)
-    page = BookPage.model_validate({"items": books, "next_cursor": next_cursor})
-    body = page.model_dump_json().encode()
-    cache.put_page(key, body, generation)
+
+    async def load() -> tuple[bytes, str]:
+        books, next_cursor = await books_repo.list_books(get_db(), query_args)
+        page = BookPage.model_validate({"items": books, "next_cursor": next_cursor})
+        return page.model_dump_json().encode(), ""
+
+    body, _ = await get_book_cache().page(query_args.model_dump_json(), load)
     return Response(body, status=200, content_type=JSON)
 
 
@@ -79,14 +77,11 @@ async def list_books(query_args: BookListQuery) -> Response:
 @document_errors(404)
 async def get_book(book_id: str) -> Response:
     """Get one book; send its ETag in `If-None-Match` to get 304 when unchanged."""
-    cache = get_book_cache()
-    cached = cache.get(book_id)
-    if cached is None:
-        generation = cache.generation
-        body, tag = render(await books_repo.find_book(get_db(), parse_id(book_id, "book")))
-        cache.put(book_id, body, tag, generation)
-    else:
-        body, tag = cached.body, cached.etag
+
+    async def load() -> tuple[bytes, str]:
+        return render(await books_repo.find_book(get_db(), parse_id(book_id, "book")))
+
+    body, tag = await get_book_cache().book(book_id, load)
     if request.if_none_match.star_tag or request.if_none_match.contains_weak(tag.strip('"')):
         return Response(status=304, headers={"ETag": tag})
     return Response(body, status=200, headers={"ETag": tag}, content_type=JSON)
