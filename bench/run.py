@@ -306,22 +306,8 @@ def main() -> int:
     logs.mkdir()
     databases, servers = start_databases(work)
     env = bookapi_environment(databases)
-    os.environ.update(
-        {
-            k: env[k]
-            for k in (
-                "BOOKAPI_ENV",
-                "SECRET_KEY",
-                "JWT_SECRET_KEY",
-                "MONGO_URI",
-                "MONGO_DB",
-                "MONGO_DRIVER",
-                "REDIS_URL",
-                "REDIS_PREFIX",
-                "CELERY_QUEUE",
-            )
-        }
-    )
+    # The in-process import measurement reads its settings from this environment.
+    os.environ.update({name: env[name] for name in SHARED_SETTINGS})
     http: list[LoadResult] = []
     imported = fan = None
     try:

@@ -22,7 +22,14 @@ from bookapi.app import create_app
 from bookapi.devstack import free_port, start_redis
 from bookapi.errors import NotFoundError
 from settings import PROJECT_DIR, TestingConfig
-from tests.helpers import DUNE, bearer, direct_database, mint_access_token, wait_until
+from tests.helpers import (
+    DUNE,
+    bearer,
+    direct_database,
+    mint_access_token,
+    wait_until,
+    worker_environment,
+)
 
 BOOKS = "/api/v1/books"
 
@@ -110,15 +117,7 @@ async def test_list_pages_are_cached_until_any_book_changes(
 
 def start_api_process(settings: TestingConfig, log: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "BOOKAPI_ENV": "testing",
-        "MONGO_URI": settings.MONGO_URI,
-        "MONGO_DB": settings.MONGO_DB,
-        "REDIS_URL": settings.REDIS_URL,
-        "REDIS_PREFIX": settings.REDIS_PREFIX,
-        "CELERY_QUEUE": settings.CELERY_QUEUE,
-    }
+    env = worker_environment(settings)
     argv = [sys.executable, "-m", "bookapi.serve", "--port", str(port)]
     with log.open("ab") as out:
         process = subprocess.Popen(argv, cwd=PROJECT_DIR, env=env, stdout=out, stderr=out)
