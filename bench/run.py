@@ -328,7 +328,12 @@ def main() -> int:
             server.stop()
             server.remove_data()
     print_report(http, imported, fan, args)
-    return 0
+    failed = sum(result.failures for result in http)
+    if fan is not None:
+        failed += fan.listeners - fan.complete
+    if failed:
+        print(f"\n{failed} requests or listeners failed", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
