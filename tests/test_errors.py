@@ -105,3 +105,30 @@ async def test_unhandled_error_is_problem_500_without_traceback(unstarted_app: Q
         response = await test_app.test_client().get("/boom")
         body = await assert_problem(response, 500)
         assert "secret internals" not in str(body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{\xff",  # not UTF-8
+        b'{"email": "\xff\xfe", "password": "x"}',
+        b'{"email": "a@example.com", "password": ',  # truncated
+        b"[" * 5000 + b"]" * 5000,  # nested beyond reason
+        b'{"email": NaN, "password": "x"}',
+        b'{"email": "a@example.com", "password": Infinity}',
+        b'{"email": 1e999, "password": "x"}',
+    ],
+)
+async def test_a_body_that_is_not_json_is_a_400_problem_everywhere(
+    client: Client, auth_header: dict[str, str], body: bytes
+) -> None:
+    json_type = {"Content-Type": "application/json"}
+    login = await client.post("/api/v1/auth/login", data=body, headers=json_type)
+    problem = await assert_problem(login, 400)
+    assert problem["type"] in (
+        "urn:bookapi:problem:invalid-json",
+        "urn:bookapi:problem:validation-error",
+    )
+    create = await client.post("/api/v1/books", data=body, headers={**auth_header, **json_type})
+    await assert_problem(create, 400)
+    assert await book_count(client) == 0

@@ -6,13 +6,14 @@ from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any, TypeVar
 
+import orjson
 from pydantic import BaseModel, ValidationError
 from quart import Quart, current_app, request
 from quart_schema import RequestSchemaValidationError, document_request
 from quart_schema.validation import QUART_SCHEMA_REQUEST_ATTRIBUTE
 
 from .problem_schema import document_errors
-from .problems import unsupported_media_type
+from .problems import APIError, unsupported_media_type
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 R = TypeVar("R")
@@ -33,7 +34,7 @@ def json_body(
         @wraps(view)
         async def wrapper(*args: Any, **kwargs: Any) -> R:
             try:
-                data = model.model_validate(await request.get_json())
+                data = model.model_validate(await parsed_body())
             except ValidationError as error:
                 raise RequestSchemaValidationError(error) from error
             return await view(*args, data=data, **kwargs)
@@ -44,6 +45,16 @@ def json_body(
         return documented
 
     return decorator
+
+
+async def parsed_body() -> Any:
+    """The body parsed as JSON; 400 for anything that is not: bytes that are not UTF-8,
+    truncated or malformed text, nesting beyond orjson's limit of 1024, NaN or Infinity,
+    integers beyond 64 bits."""
+    try:
+        return orjson.loads(await request.get_data(as_text=False))
+    except orjson.JSONDecodeError as error:
+        raise APIError(400, f"The body is not valid JSON: {error}.", code="invalid-json") from error
 
 
 async def require_json_content_type() -> None:
@@ -62,7 +73,7 @@ async def optional_json_body(model: type[ModelT]) -> ModelT:
     if request.mimetype != "application/json":
         raise unsupported_media_type(JSON_EXPECTED)
     try:
-        return model.model_validate(await request.get_json())
+        return model.model_validate(await parsed_body())
     except ValidationError as error:
         raise RequestSchemaValidationError(error) from error
 
