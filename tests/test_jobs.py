@@ -29,6 +29,7 @@ from tests.helpers import (
     API,
     BOTH_DRIVERS,
     CSV,
+    DUNE,
     NDJSON,
     MintToken,
     count_books,
@@ -429,3 +430,23 @@ async def test_download_is_409_while_the_export_has_not_run(
         assert download.status_code == 409
         assert download.mimetype == "application/problem+json"
         assert (await download.get_json())["detail"] == "The export is queued, not ready."
+
+
+async def test_an_update_import_cannot_change_another_users_book(
+    worker: Any, client: Client, user: dict[str, str], mint_token: MintToken
+) -> None:
+    created = await client.post(f"{API}/books", json=DUNE, headers=user)
+    book = await created.get_json()
+    row = json.dumps({"isbn": "0441013597", "title": "Taken over", "authors": ["X"]}) + "\n"
+    stranger = {"Authorization": f"Bearer {await mint_token('6' * 24)}"}
+    refused = await run_import(client, stranger, row.encode(), NDJSON, "update")
+    assert refused["state"] == "succeeded"
+    assert (refused["result"]["updated"], refused["result"]["failed"]) == (0, 1)
+    assert refused["result"]["errors"][0]["error"].startswith("not yours")
+    unchanged = await (await client.get(f"{API}/books/{book['id']}")).get_json()
+    assert unchanged["title"] == "Dune"
+    admin = {"Authorization": f"Bearer {await mint_token('7' * 24, role='admin')}"}
+    allowed = await run_import(client, admin, row.encode(), NDJSON, "update")
+    assert allowed["result"]["updated"] == 1
+    changed = await (await client.get(f"{API}/books/{book['id']}")).get_json()
+    assert changed["title"] == "Taken over" and changed["created_by"] == book["created_by"]

@@ -16,7 +16,8 @@ from bson import ObjectId
 from bookapi.books.demo import demo_books, demo_file
 from bookapi.books.documents import new_book_document
 from bookapi.books.files import CSV, JSON_LINES, Row, read_rows
-from bookapi.jobs.records import StoredJob, new_export_job, new_import_job
+from bookapi.books.isbn import isbn13_check_digit
+from bookapi.jobs.records import OnConflict, StoredJob, new_export_job, new_import_job
 from bookapi.worker.exporter import run_export
 from bookapi.worker.importer import BatchWriter, ImportCounts, import_rows, validate_row
 from bookapi.worker.progress import ProgressReporter
@@ -36,8 +37,9 @@ def store(settings: TestingConfig) -> Iterator[WorkerStore]:
     store.redis.close()
 
 
-def import_job(store: WorkerStore, on_conflict: str = "skip") -> StoredJob:
-    job = new_import_job(OWNER, JSON_LINES, "update" if on_conflict == "update" else "skip")
+def import_job(store: WorkerStore, on_conflict: str = "skip", admin: bool = False) -> StoredJob:
+    mode: OnConflict = "update" if on_conflict == "update" else "skip"
+    job = new_import_job(OWNER, JSON_LINES, mode, owner_is_admin=admin)
     store.jobs.insert_one(job)
     return job
 
@@ -90,19 +92,25 @@ def test_import_counts_inserts_failures_and_duplicates_in_one_file(store: Worker
     assert [book["title"] for book in store.books.find({})] == ["Dune"]
 
 
-def test_on_conflict_update_changes_the_existing_book_and_keeps_its_owner(
+def test_an_update_import_obeys_the_owner_rule_and_admins_may_change_any(
     store: WorkerStore,
 ) -> None:
     existing = new_book_document(
         {"isbn": "9780441013593", "title": "Old", "authors": ["A"]}, "c" * 24
     )
     store.books.insert_one(existing)
-    counts = run_rows(
-        store,
-        import_job(store, "update"),
-        rows_of({"isbn": "0441013597", "title": "New", "authors": ["B"]}),
+    rows = rows_of(
+        {"isbn": "9780143039433", "title": "Other", "authors": ["C"]},
+        {"isbn": "0441013597", "title": "New", "authors": ["B"]},
     )
-    assert (counts.inserted, counts.updated) == (0, 1)
+    refused = run_rows(store, import_job(store, "update"), rows)
+    assert (refused.inserted, refused.updated, refused.failed) == (1, 0, 1)
+    assert refused.errors == [
+        {"line": 2, "error": "not yours: a book with this ISBN belongs to another user"}
+    ]
+    assert store.books.find_one({"_id": existing["_id"]}) == existing, "left unchanged"
+    counts = run_rows(store, import_job(store, "update", admin=True), rows[1:])
+    assert (counts.inserted, counts.updated, counts.failed) == (0, 1, 0)
     book = store.books.find_one({"_id": existing["_id"]})
     assert book is not None
     assert (book["title"], book["title_key"], book["created_by"], book["version"]) == (
@@ -119,7 +127,7 @@ def test_conflicts_are_found_by_the_unique_index_and_updated_in_either_way(
 ) -> None:
     books = list(demo_books(5, seed=6))
     for book in books[:2]:
-        store.books.insert_one(new_book_document(book, "c" * 24))
+        store.books.insert_one(new_book_document(book, OWNER))
     changed = [dict(book, title=f"Changed {n}") for n, book in enumerate(books)]
     counts = run_rows(store, import_job(store, "update"), rows_of(*changed), 10, bulk_updates)
     assert (counts.inserted, counts.updated, counts.skipped) == (3, 2, 0)
@@ -164,6 +172,23 @@ def test_execute_job_imports_the_uploaded_file_and_records_the_outcome(
     assert seen[0] == (0, 30) and seen[-1] == (30, 30)
     execute_job(store, str(job["_id"]))  # a redelivery of an ended job does nothing
     assert store.jobs.find_one({"_id": job["_id"]}) == finished
+
+
+def test_odd_number_cells_fail_their_row_and_nothing_else(store: WorkerStore) -> None:
+    lines = ["isbn,title,authors,published_year,pages"]
+    for n, cell in enumerate(["--5", "²", "٣", "9" * 40, "1e3", " 12 ", "NaN"]):
+        body = f"9780143039{n:02d}"  # twelve digits, distinct
+        lines.append(f"{body}{isbn13_check_digit(body)},Title {n},Someone,{cell},100")
+    job = new_import_job(OWNER, CSV, "skip")
+    data = io.BytesIO(("\n".join(lines) + "\n").encode())
+    job["params"]["file_id"] = store.files.upload_from_stream("odd.csv", data)
+    store.jobs.insert_one(job)
+    execute_job(store, str(job["_id"]))
+    finished = store.jobs.find_one({"_id": job["_id"]})
+    assert finished is not None and finished["state"] == "succeeded", finished
+    assert finished["result"] is not None
+    assert (finished["result"]["inserted"], finished["result"]["failed"]) == (1, 6)
+    assert [book["published_year"] for book in store.books.find({})] == [12]
 
 
 def test_execute_job_fails_a_bad_header_without_writing(store: WorkerStore) -> None:

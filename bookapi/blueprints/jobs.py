@@ -48,7 +48,10 @@ def accepted(job: StoredJob) -> Accepted:
 @document_errors(400, 413, 415)
 async def submit_import(query_args: ImportQuery) -> Accepted:
     """Import books from the body (text/csv or application/x-ndjson) in the background."""
-    job = records.new_import_job(current_caller().id, upload_format(), query_args.on_conflict)
+    caller = current_caller()
+    job = records.new_import_job(
+        caller.id, upload_format(), query_args.on_conflict, owner_is_admin=caller.is_admin
+    )
     job["params"]["file_id"] = await store_upload(job)
     await submit_job(job)
     return accepted(job)

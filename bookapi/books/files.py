@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -19,6 +20,9 @@ from ..errors import JobFailedError
 from .schemas import BOOK_FIELDS, LIST_FIELDS, REQUIRED_FIELDS
 
 INT_FIELDS = ("published_year", "pages")
+# ASCII digits only ("²" or "٣" are digits to str.isdigit, not to int()); any other cell
+# stays text, which the row's validation then refuses as "not an integer".
+INTEGER = re.compile(r"-?[0-9]{1,18}")
 # (line number, the row's fields or the reason it cannot be read)
 Row = tuple[int, dict[str, object] | str]
 
@@ -91,7 +95,7 @@ def _csv_fields(row: dict[str | None, str | None]) -> dict[str, object] | str:
             continue  # an empty cell is an absent field
         if name in LIST_FIELDS:
             fields[name] = [part.strip() for part in value.split(";") if part.strip()]
-        elif name in INT_FIELDS and value.strip().lstrip("-").isdigit():
+        elif name in INT_FIELDS and INTEGER.fullmatch(value.strip()):
             fields[name] = int(value)
         else:
             fields[name] = value

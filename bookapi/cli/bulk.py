@@ -27,11 +27,12 @@ from ..worker.store import WorkerStore, worker_store
 SUFFIXES = ", ".join(suffix for f in FORMATS.values() for suffix in f.suffixes)
 
 
-def _owner_id(store: WorkerStore, email: str) -> str:
-    user = store.db["users"].find_one({"email_key": email_key(email)}, {"_id": 1})
+def _owner(store: WorkerStore, email: str) -> tuple[str, bool]:
+    """The id of the user with this email, and whether they are an admin."""
+    user = store.db["users"].find_one({"email_key": email_key(email)}, {"_id": 1, "role": 1})
     if user is None:
         raise click.ClickException(f"no user with email {email}: register one first")
-    return str(user["_id"])
+    return str(user["_id"]), user.get("role") == "admin"
 
 
 def import_file(settings: Config, path: Path, owner: str, on_conflict: OnConflict) -> StoredJob:
@@ -40,7 +41,8 @@ def import_file(settings: Config, path: Path, owner: str, on_conflict: OnConflic
     if file_format is None:
         raise click.ClickException(f"the file must end in one of {SUFFIXES}")
     store = worker_store(settings)
-    job = new_import_job(_owner_id(store, owner), file_format, on_conflict)
+    owner_id, is_admin = _owner(store, owner)
+    job = new_import_job(owner_id, file_format, on_conflict, owner_is_admin=is_admin)
     with path.open("rb") as source:  # streamed into GridFS, like an upload
         job["params"]["file_id"] = store.files.upload_from_stream(
             upload_filename(job), source, metadata=file_metadata(job)

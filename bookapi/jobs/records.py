@@ -34,6 +34,7 @@ class JobProgress(TypedDict):
 class JobParams(TypedDict, total=False):
     format: str  # a BookFileFormat name
     on_conflict: OnConflict  # imports
+    owner_is_admin: bool  # imports: may update any book (else only the owner's)
     file_id: ObjectId  # imports: the uploaded file in GridFS
     filters: dict[str, object]  # exports: the book list filters and sort
 
@@ -69,10 +70,18 @@ def new_job(kind: JobKind, created_by: str, params: JobParams) -> StoredJob:
 
 
 def new_import_job(
-    created_by: str, file_format: BookFileFormat, on_conflict: OnConflict
+    created_by: str,
+    file_format: BookFileFormat,
+    on_conflict: OnConflict,
+    owner_is_admin: bool = False,
 ) -> StoredJob:
     """An import job; its file is stored under `upload_filename(job)` before it is queued."""
-    return new_job("import", created_by, {"format": file_format.name, "on_conflict": on_conflict})
+    params: JobParams = {
+        "format": file_format.name,
+        "on_conflict": on_conflict,
+        "owner_is_admin": owner_is_admin,
+    }
+    return new_job("import", created_by, params)
 
 
 def new_export_job(

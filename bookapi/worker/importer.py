@@ -49,6 +49,8 @@ def validate_row(fields: dict[str, object] | str) -> BookFields | str:
             f"{'.'.join(str(part) for part in item['loc']) or 'row'}: {item['msg']}"
             for item in error.errors(include_url=False)
         )
+    except (ValueError, TypeError, OverflowError) as error:
+        return f"the row cannot be read: {error}"  # never the whole import's end
 
 
 @dataclass
@@ -70,7 +72,7 @@ class ImportCounts:
             updated=self.updated,
             skipped=self.skipped,
             failed=self.failed,
-            errors=self.errors,
+            errors=sorted(self.errors, key=lambda error: error["line"]),
         )
 
 
@@ -102,12 +104,15 @@ class BatchWriter:
         # FerretDB v1 runs a bulk of updates orders of magnitude slower than the same
         # updates one by one, so there the updates go one at a time.
         self.bulk_updates = not store.is_ferretdb if bulk_updates is None else bulk_updates
-        self.batch: dict[str, BookFields] = {}
+        # The owner rule of PUT: an update may change only the owner's books, unless an
+        # admin submitted the import.
+        self.may_change_any = bool(job["params"].get("owner_is_admin", False))
+        self.batch: dict[str, tuple[int, BookFields]] = {}  # by ISBN: (line, fields)
 
-    def add(self, fields: BookFields) -> None:
+    def add(self, line: int, fields: BookFields) -> None:
         if fields["isbn"] in self.batch:
             self.flush()  # the same ISBN twice: the later row must act after the earlier
-        self.batch[fields["isbn"]] = fields
+        self.batch[fields["isbn"]] = (line, fields)
 
     def _new_document(self, fields: BookFields) -> StoredBook:
         document = new_book_document(fields, self.owner, self.job_id)
@@ -123,13 +128,25 @@ class BatchWriter:
         )
         return claimed.modified_count == 1
 
-    def _resolve_conflicts(self, conflicts: list[BookFields]) -> None:
+    def _others_books(self, conflicts: list[tuple[int, BookFields]]) -> set[str]:
+        """The ISBNs among `conflicts` whose books the job's owner may not change."""
+        if not self.update or self.may_change_any:
+            return set()
+        isbns = [fields["isbn"] for _, fields in conflicts]
+        found = self.books.find({"isbn": {"$in": isbns}}, {"isbn": 1, "created_by": 1})
+        return {book["isbn"] for book in found if book["created_by"] != self.owner}
+
+    def _resolve_conflicts(self, conflicts: list[tuple[int, BookFields]]) -> None:
         updates: list[tuple[dict[str, object], dict[str, object]]] = []
-        for fields in conflicts:
+        not_yours = self._others_books(conflicts)
+        for line, fields in conflicts:
             if self._claim_from_earlier_attempt(fields["isbn"]):
                 self.counts.inserted += 1
             elif not self.update:
                 self.counts.skipped += 1
+                continue
+            elif fields["isbn"] in not_yours:
+                self.counts.fail(line, "not yours: a book with this ISBN belongs to another user")
                 continue
             else:
                 self.counts.updated += 1
@@ -152,7 +169,8 @@ class BatchWriter:
         rows = list(self.batch.values())
         self.batch = {}
         try:
-            self.books.insert_many([self._new_document(fields) for fields in rows], ordered=False)
+            documents = [self._new_document(fields) for _, fields in rows]
+            self.books.insert_many(documents, ordered=False)
             self.counts.inserted += len(rows)
             refused = []
         except BulkWriteError as error:
@@ -181,7 +199,7 @@ def import_rows(
         if isinstance(fields, str):
             writer.counts.fail(line, fields)
         else:
-            writer.add(fields)
+            writer.add(line, fields)
         done += 1
         if len(writer.batch) >= batch_size:
             writer.flush()
