@@ -60,3 +60,20 @@ def test_one_table_names_the_formats() -> None:
     assert format_for_path(PurePath("books.jsonl")) is JSON_LINES
     assert format_for_path(PurePath("books.csv")) is CSV
     assert format_for_path(PurePath("books.txt")) is None
+
+
+def test_csv_cells_that_look_like_formulas_are_neutralised_and_read_back_intact() -> None:
+    tricky = {
+        "isbn": "9780441013593",
+        "title": '=HYPERLINK("http://evil")',
+        "authors": ["-Anon", "@who", "'=quoted"],
+        "publisher": "+Plus",
+        "description": "\tTabbed",
+    }
+    out = io.StringIO()
+    write_books([tricky], CSV, out)
+    data_line = out.getvalue().splitlines()[1]
+    assert "'=HYPERLINK" in data_line and "'-Anon" in data_line and "'+Plus" in data_line
+    assert not any(cell.startswith(("=", "+", "-", "@", "\t")) for cell in data_line.split(","))
+    [(_, fields)] = list(read_rows(io.BytesIO(out.getvalue().encode()), CSV))
+    assert fields == tricky

@@ -5,6 +5,7 @@ from __future__ import annotations
 from quart.typing import TestClientProtocol as Client
 
 from bookapi.app import create_app
+from bookapi.devstack import free_port
 from settings import TestingConfig
 from tests.helpers import direct_database
 
@@ -18,7 +19,11 @@ async def test_healthz(client: Client) -> None:
 async def test_readyz_when_both_answer(client: Client) -> None:
     response = await client.get("/readyz")
     assert response.status_code == 200
-    assert (await response.get_json())["checks"] == {"mongodb": "ok", "redis": "ok"}
+    assert (await response.get_json())["checks"] == {
+        "mongodb": "ok",
+        "redis": "ok",
+        "indexes": "ok",
+    }
 
 
 async def test_openapi_describes_the_books_contract(client: Client) -> None:
@@ -67,3 +72,15 @@ async def test_a_restart_on_existing_data_builds_only_missing_indexes(
         assert "mongo_index_retry" not in app.extensions
     with direct_database(settings) as db:
         assert "title" in {index["name"] for index in db["books"].list_indexes()}
+
+
+async def test_not_ready_until_the_indexes_are_confirmed(redis_url: str) -> None:
+    # MongoDB down at startup: the indexes cannot be confirmed, so neither is readiness.
+    settings = TestingConfig(
+        {}, MONGO_URI=f"mongodb://127.0.0.1:{free_port()}/x", REDIS_URL=redis_url
+    )
+    app = create_app(settings)
+    async with app.test_app() as test_app:
+        response = await test_app.test_client().get("/readyz")
+        assert response.status_code == 503
+        assert (await response.get_json())["checks"]["indexes"] == "unavailable"

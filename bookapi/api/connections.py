@@ -57,14 +57,22 @@ async def build_indexes(db: Database, builders: list[IndexBuilder]) -> None:
         await build(db)
 
 
-async def _retry_indexes(db: Database, builders: list[IndexBuilder]) -> None:
+def indexes_ready() -> bool:
+    """Whether this process has confirmed the indexes (the unique ISBN and email among them:
+    without those, duplicates could slip in, so readiness waits for them)."""
+    return bool(current_app.extensions.get("indexes_ready"))
+
+
+async def _retry_indexes(app: Quart, db: Database, builders: list[IndexBuilder]) -> None:
     while True:
         await asyncio.sleep(INDEX_RETRY_SECONDS)
         try:
             await build_indexes(db, builders)
-            return
         except MONGO_UNAVAILABLE as error:
             log.warning("MongoDB unavailable, indexes not built yet: %s", error)
+        else:
+            app.extensions["indexes_ready"] = True
+            return
 
 
 def init_app(app: Quart, settings: Config, index_builders: list[IndexBuilder]) -> None:
@@ -78,13 +86,16 @@ def init_app(app: Quart, settings: Config, index_builders: list[IndexBuilder]) -
         app.extensions["redis"] = create_async_redis(
             settings.REDIS_URL, settings.REDIS_TIMEOUT_SECONDS, settings.REDIS_MAX_CONNECTIONS
         )
+        app.extensions["indexes_ready"] = False
         try:
             await build_indexes(db, index_builders)
         except MONGO_UNAVAILABLE as error:
             log.warning("MongoDB unavailable at startup, will retry indexes: %s", error)
             app.extensions["mongo_index_retry"] = asyncio.create_task(
-                _retry_indexes(db, index_builders)
+                _retry_indexes(app, db, index_builders)
             )
+        else:
+            app.extensions["indexes_ready"] = True
 
     @app.after_serving
     async def close_connections() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from quart import Blueprint
 
-from ..api.connections import get_db, get_redis
+from ..api.connections import get_db, get_redis, indexes_ready
 from ..api.problems import APIError
 from ..mongo import MONGO_UNAVAILABLE, ping
 from ..redis_store import REDIS_UNAVAILABLE
@@ -37,7 +37,8 @@ async def healthz() -> dict[str, str]:
 
 @blueprint.get("/readyz")
 async def readyz() -> dict[str, Any]:
-    """MongoDB and Redis both answer within a second; else 503 naming the one that does not."""
+    """MongoDB and Redis both answer within a second and the indexes the data rules rely on
+    are confirmed; else 503 naming what is missing."""
     mongo_ok, redis_ok = await asyncio.gather(
         _answers(lambda: ping(get_db()), MONGO_UNAVAILABLE),
         _answers(lambda: get_redis().ping(), REDIS_UNAVAILABLE),
@@ -45,8 +46,9 @@ async def readyz() -> dict[str, Any]:
     checks = {
         "mongodb": "ok" if mongo_ok else "unavailable",
         "redis": "ok" if redis_ok else "unavailable",
+        "indexes": "ok" if indexes_ready() else "unavailable",
     }
-    if not (mongo_ok and redis_ok):
+    if not all(state == "ok" for state in checks.values()):
         failing = " and ".join(name for name, state in checks.items() if state != "ok")
         raise APIError(503, f"Not ready: {failing} unavailable.", code="not-ready", checks=checks)
     return {"status": "ok", "checks": checks}

@@ -48,6 +48,20 @@ def format_for_path(path: PurePath) -> BookFileFormat | None:
     return next((f for f in FORMATS.values() if suffix in f.suffixes), None)
 
 
+# Spreadsheets run a cell that starts with one of these as a formula (OWASP: CSV
+# injection), so an exported cell that does gets a leading `'`, which the importer takes off
+# again: exporting and importing stays lossless.
+FORMULA = re.compile(r"'*[=+\-@\t\r]")  # quotes (ours, or the author's) before a formula start
+
+
+def neutralise_cell(text: str) -> str:
+    return "'" + text if FORMULA.match(text) else text
+
+
+def restore_cell(text: str) -> str:
+    return text[1:] if text.startswith("'") and FORMULA.match(text[1:]) else text
+
+
 # Writing
 
 
@@ -65,6 +79,8 @@ def book_line(book: Mapping[str, object], file_format: BookFileFormat) -> str:
         value = book.get(name)
         if name in LIST_FIELDS and isinstance(value, list):
             value = ";".join(str(item) for item in value)
+        if isinstance(value, str):
+            value = neutralise_cell(value)
         cells.append("" if value is None else value)
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerow(cells)
@@ -90,9 +106,10 @@ def _csv_fields(row: dict[str | None, str | None]) -> dict[str, object] | str:
     if None in row:
         return "the row has more values than the header has columns"
     fields: dict[str, object] = {}
-    for name, value in row.items():
-        if name is None or value is None or value.strip() == "":
+    for name, raw in row.items():
+        if name is None or raw is None or raw.strip() == "":
             continue  # an empty cell is an absent field
+        value = restore_cell(raw)
         if name in LIST_FIELDS:
             fields[name] = [part.strip() for part in value.split(";") if part.strip()]
         elif name in INT_FIELDS and INTEGER.fullmatch(value.strip()):
