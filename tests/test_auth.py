@@ -306,3 +306,22 @@ async def test_client_address_behind_a_trusted_proxy(
             assert await attempt("203.0.113.1") == 401
         assert await attempt("203.0.113.1") == 429
         assert await attempt("203.0.113.2") == (401 if separate else 429)
+
+
+async def test_token_responses_are_never_stored_and_nothing_is_sniffed(client: Client) -> None:
+    pair_response = await register(client, "ada@example.com") and await login(
+        client, "ada@example.com"
+    )
+    assert pair_response.headers["Cache-Control"] == "no-store"
+    pair = await pair_response.get_json()
+    refreshed = await client.post(f"{AUTH}/refresh", headers=bearer(pair["refresh_token"]))
+    assert refreshed.headers["Cache-Control"] == "no-store"
+    for response in (
+        pair_response,
+        refreshed,
+        await client.get("/healthz"),
+        await client.get("/api/v1/books"),
+        await client.get("/api/v1/books/" + "0" * 24),
+        await client.get("/no/such/route"),
+    ):
+        assert response.headers["X-Content-Type-Options"] == "nosniff"

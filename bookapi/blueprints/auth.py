@@ -30,6 +30,8 @@ from ..auth.tokens import issue_token_pair
 blueprint = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
 # One body for unknown email and wrong password, so neither reveals which accounts exist.
 BAD_LOGIN = "The email or password is wrong."
+# Tokens are secrets: no cache, shared or private, may keep a response that carries them.
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 @blueprint.post("/register")
@@ -49,7 +51,7 @@ async def register(data: RegisterIn) -> tuple[User, int]:
 @json_body(LoginIn)
 @validate_response(TokenPair)
 @document_errors(401, 429)
-async def login(data: LoginIn) -> TokenPair:
+async def login(data: LoginIn) -> tuple[TokenPair, int, dict[str, str]]:
     """Exchange email and password for an access and a refresh token."""
     subject = f"{rate_limits.client_address()}|{users_repo.email_key(data.email)}"
     await rate_limits.check(rate_limits.LOGIN_FAILURES, subject)
@@ -58,14 +60,14 @@ async def login(data: LoginIn) -> TokenPair:
         await rate_limits.record(rate_limits.LOGIN_FAILURES, subject)
         raise APIError(401, BAD_LOGIN, code="bad-credentials")
     await rate_limits.forget(rate_limits.LOGIN_FAILURES, subject)
-    return issue_token_pair(user)
+    return issue_token_pair(user), 200, NO_STORE
 
 
 @blueprint.post("/refresh")
 @validate_response(TokenPair)
 @document_errors(401)
 @security_scheme(BEARER)
-async def refresh() -> TokenPair:
+async def refresh() -> tuple[TokenPair, int, dict[str, str]]:
     """Trade a refresh token for a new pair; the used refresh token stops working."""
     claims = await authenticate(request.headers.get("Authorization"), "refresh")
     # SET NX: of two concurrent uses of one refresh token, exactly one wins.
@@ -74,7 +76,7 @@ async def refresh() -> TokenPair:
     user = await users_repo.find_user(get_db(), claims["sub"])
     if user is None:
         raise unauthorized("The account no longer exists.")
-    return issue_token_pair(user)
+    return issue_token_pair(user), 200, NO_STORE
 
 
 @blueprint.post("/logout")
