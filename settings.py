@@ -189,7 +189,9 @@ CONFIG_CLASSES: dict[str, type[Config]] = {
 def load_settings(environ: Mapping[str, str] | None = None) -> Config:
     """Build the config class that `BOOKAPI_ENV` names, filled from the environment."""
     env = read_environment() if environ is None else environ
-    name = env.get("BOOKAPI_ENV", "development")
+    # Unset means production: a deployment that forgets to say what it is must not start
+    # with development secrets. The repository's `.env` says development for local runs.
+    name = env.get("BOOKAPI_ENV", "production")
     try:
         config_class = CONFIG_CLASSES[name]
     except KeyError as error:

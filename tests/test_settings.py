@@ -19,21 +19,26 @@ from settings import (
 STRONG = "s" * 40
 
 
-def test_bookapi_env_picks_the_class() -> None:
-    assert isinstance(load_settings({}), DevelopmentConfig)
+def test_bookapi_env_picks_the_class_and_unset_means_production() -> None:
+    with pytest.raises(ConfigError, match="SECRET_KEY is not set"):
+        load_settings({})
+    strong = {"SECRET_KEY": STRONG, "JWT_SECRET_KEY": STRONG + "j"}
+    assert isinstance(load_settings(strong), ProductionConfig)
+    assert isinstance(load_settings({"BOOKAPI_ENV": "development"}), DevelopmentConfig)
     assert isinstance(load_settings({"BOOKAPI_ENV": "testing"}), TestingConfig)
     with pytest.raises(ConfigError, match="BOOKAPI_ENV"):
         load_settings({"BOOKAPI_ENV": "staging"})
 
 
 def test_values_come_from_the_environment() -> None:
-    config = load_settings({"MONGO_URI": "mongodb://db:27017/x", "MAX_JSON_BYTES": "10"})
+    dev = {"BOOKAPI_ENV": "development"}
+    config = load_settings({**dev, "MONGO_URI": "mongodb://db:27017/x", "MAX_JSON_BYTES": "10"})
     assert config.MONGO_URI == "mongodb://db:27017/x"
     assert config.MAX_JSON_BYTES == 10
     with pytest.raises(ConfigError, match="MAX_JSON_BYTES"):
-        load_settings({"MAX_JSON_BYTES": "lots"})
+        load_settings({**dev, "MAX_JSON_BYTES": "lots"})
     with pytest.raises(ConfigError, match="MONGO_DRIVER"):
-        load_settings({"MONGO_DRIVER": "mongoengine"})
+        load_settings({**dev, "MONGO_DRIVER": "mongoengine"})
 
 
 def test_dotenv_is_read_but_the_environment_wins(
