@@ -11,7 +11,16 @@ from quart_schema import HttpSecurityScheme, Info, QuartSchema
 
 from settings import Config, load_settings
 
-from .api import body_limits, connections, headers, job_queue, json_body, problems, pubsub
+from .api import (
+    body_limits,
+    connections,
+    headers,
+    job_queue,
+    json_body,
+    openapi_doc,
+    problems,
+    pubsub,
+)
 from .api.json_provider import OrjsonProvider
 from .api.problem_schema import document_dependency_outages
 from .auth.users import ensure_user_indexes
@@ -50,6 +59,7 @@ def create_app(settings: Config | None = None) -> Quart:
     JWTManager(app)
     problems.init_app(app)
     headers.init_app(app)
+    openapi_doc.init_app(app)
     body_limits.init_app(app)
     json_body.init_app(app)
     connections.init_app(

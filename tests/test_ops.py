@@ -84,3 +84,20 @@ async def test_not_ready_until_the_indexes_are_confirmed(redis_url: str) -> None
         response = await test_app.test_client().get("/readyz")
         assert response.status_code == 503
         assert (await response.get_json())["checks"]["indexes"] == "unavailable"
+
+
+async def test_openapi_errors_are_problem_json_and_the_websocket_is_described(
+    client: Client,
+) -> None:
+    spec = await (await client.get("/openapi.json")).get_json()
+    create = spec["paths"]["/api/v1/books"]["post"]["responses"]
+    assert set(create["409"]["content"]) == {"application/problem+json"}
+    assert set(create["201"]["content"]) == {"application/json"}
+    for operations in spec["paths"].values():
+        for operation in operations.values():
+            for status, response in operation["responses"].items():
+                if int(status) >= 400 and "content" in response:
+                    assert set(response["content"]) == {"application/problem+json"}, status
+    events = spec["x-websockets"]["/api/v1/jobs/{job_id}/events"]
+    assert {"1000", "1001", "1008"} <= events["close_codes"].keys()
+    assert "Authorization" in events["authentication"]
