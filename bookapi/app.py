@@ -36,7 +36,6 @@ def create_app(settings: Config | None = None) -> Quart:
     """Build the app from `settings` (default: the environment's config class)."""
     settings = settings or load_settings()
     app = Quart(__name__, static_folder=None)
-    app.json = OrjsonProvider(app)
     app.config.from_mapping(settings.quart_config())
     if settings.TRUSTED_PROXY_HOPS:
         # Behind a load balancer the client's address (which rate limits key on) is the
@@ -56,6 +55,9 @@ def create_app(settings: Config | None = None) -> Quart:
         scalar_ui_path=None,
         security_schemes={"bearer": HttpSecurityScheme(scheme="bearer", bearer_format="JWT")},
     )
+    # After QuartSchema, which installs a JSON provider of its own (the standard library's
+    # json); ours keeps its `default` for the types it knows.
+    app.json = OrjsonProvider(app, fallback=app.json)
     JWTManager(app)
     problems.init_app(app)
     headers.init_app(app)

@@ -101,3 +101,10 @@ async def test_openapi_errors_are_problem_json_and_the_websocket_is_described(
     events = spec["x-websockets"]["/api/v1/jobs/{job_id}/events"]
     assert {"1000", "1001", "1008"} <= events["close_codes"].keys()
     assert "Authorization" in events["authentication"]
+
+
+async def test_json_answers_are_compact_orjson(client: Client) -> None:
+    body = await (await client.get("/readyz")).get_data()
+    # orjson keeps the handler's key order and adds no spaces (the standard library's json,
+    # quart-schema's default, would sort the keys).
+    assert body == b'{"status":"ok","checks":{"mongodb":"ok","redis":"ok","indexes":"ok"}}'

@@ -7,17 +7,30 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from quart import Response
-from quart.json.provider import DefaultJSONProvider
+from quart import Quart, Response
+from quart.json.provider import DefaultJSONProvider, JSONProvider
+
+
+# Keys that are not strings (the OpenAPI document's status codes) become strings, as the
+# standard library's json makes them.
+OPTIONS = orjson.OPT_NON_STR_KEYS
 
 
 class OrjsonProvider(DefaultJSONProvider):
+    def __init__(self, app: Quart, fallback: JSONProvider | None = None) -> None:
+        super().__init__(app)
+        # Types orjson does not know (a pydantic model, say) go to the previous provider's
+        # `default`, as they would have.
+        if isinstance(fallback, DefaultJSONProvider):
+            self.default = fallback.default
+
     def dumps(self, obj: Any, **kwargs: Any) -> str:
-        return orjson.dumps(obj, default=self.default).decode()
+        return orjson.dumps(obj, default=self.default, option=OPTIONS).decode()
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         return orjson.loads(s)
 
     def response(self, *args: Any, **kwargs: Any) -> Response:
-        body = orjson.dumps(self._prepare_response_obj(args, kwargs), default=self.default)
+        obj = self._prepare_response_obj(args, kwargs)
+        body = orjson.dumps(obj, default=self.default, option=OPTIONS)
         return Response(body, mimetype=self.mimetype)
