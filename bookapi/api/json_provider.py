@@ -10,7 +10,6 @@ import orjson
 from quart import Quart, Response
 from quart.json.provider import DefaultJSONProvider, JSONProvider
 
-
 # Keys that are not strings (the OpenAPI document's status codes) become strings, as the
 # standard library's json makes them.
 OPTIONS = orjson.OPT_NON_STR_KEYS
