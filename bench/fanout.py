@@ -51,12 +51,13 @@ async def listen(url: str, token: str, listener: Listener, connected: asyncio.Ev
             max_queue=None,
         ) as socket:
             async for raw in socket:
+                arrived = time.perf_counter()  # before this client's own parsing work
                 message = json.loads(raw)
                 listener.kinds.append(message["type"])
                 if message["type"] == "snapshot":
                     connected.set()
                 if message["type"] == "finished":
-                    listener.finished_at = time.perf_counter()
+                    listener.finished_at = arrived
     except InvalidStatus as refused:
         listener.refused = refused.response.status_code
     except (OSError, TimeoutError, websockets.WebSocketException) as error:
