@@ -50,6 +50,9 @@ def _parse(name: str, raw: str, kind: type) -> Any:
 ENVIRONMENT_SETTINGS = (
     "SECRET_KEY",
     "JWT_SECRET_KEY",
+    "JWT_PREVIOUS_SECRET_KEYS",
+    "JWT_ISSUER",
+    "JWT_AUDIENCE",
     "MONGO_URI",
     "MONGO_DB",
     "MONGO_DRIVER",
@@ -82,6 +85,10 @@ class Config:
     TESTING = False
     SECRET_KEY = DEV_SECRET_KEY
     JWT_SECRET_KEY = DEV_JWT_SECRET_KEY
+    # Keys that signed tokens before the last rotation: still verified, never used to sign.
+    JWT_PREVIOUS_SECRET_KEYS = ""  # comma-separated
+    JWT_ISSUER = "bookapi"  # `iss` of every token; a token from another issuer is refused
+    JWT_AUDIENCE = "bookapi"  # `aud` of every token; a token for another audience is refused
     MONGO_URI = "mongodb://127.0.0.1:27017/bookapi"
     MONGO_DB = ""  # empty: the database named in MONGO_URI, else "bookapi"
     MONGO_DRIVER = "pymongo"  # PyMongo's AsyncMongoClient; "motor" (end of life) still works
@@ -144,6 +151,8 @@ class Config:
             JWT_DECODE_ALGORITHMS=["HS256"],
             JWT_TOKEN_LOCATION=["headers"],
             JWT_IDENTITY_CLAIM="sub",
+            JWT_DECODE_ISSUER=self.JWT_ISSUER,
+            JWT_DECODE_AUDIENCE=self.JWT_AUDIENCE,
             JWT_ACCESS_TOKEN_EXPIRES=timedelta(minutes=self.JWT_ACCESS_TOKEN_MINUTES),
             JWT_REFRESH_TOKEN_EXPIRES=timedelta(days=self.JWT_REFRESH_TOKEN_DAYS),
             # Errors render as problem details, never as Quart's debug page.
@@ -176,6 +185,12 @@ class ProductionConfig(Config):
             if len(value.encode()) < MIN_SECRET_BYTES:
                 raise ConfigError(
                     f"{name} is shorter than {MIN_SECRET_BYTES} bytes: set a longer one"
+                )
+        for previous in self.JWT_PREVIOUS_SECRET_KEYS.split(","):
+            previous = previous.strip()
+            if previous and (previous in DEV_SECRETS or len(previous.encode()) < MIN_SECRET_BYTES):
+                raise ConfigError(
+                    "JWT_PREVIOUS_SECRET_KEYS holds a development or short key: drop it"
                 )
 
 

@@ -23,6 +23,7 @@ from .api import (
 )
 from .api.json_provider import OrjsonProvider
 from .api.problem_schema import document_dependency_outages
+from .auth import signing_keys
 from .auth.users import ensure_user_indexes
 from .blueprints import auth, books, health, jobs
 from .blueprints import job_events as job_events_routes
@@ -58,7 +59,7 @@ def create_app(settings: Config | None = None) -> Quart:
     # After QuartSchema, which installs a JSON provider of its own (the standard library's
     # json); ours keeps its `default` for the types it knows.
     app.json = OrjsonProvider(app, fallback=app.json)
-    JWTManager(app)
+    signing_keys.init_app(app, JWTManager(app))
     problems.init_app(app)
     headers.init_app(app)
     openapi_doc.init_app(app)

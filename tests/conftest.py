@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 
 import pytest
 from quart import Quart
@@ -96,8 +97,10 @@ def client(app: Quart) -> Client:
 
 @pytest.fixture
 def mint_token(app: Quart) -> MintToken:
-    async def mint(user_id: str | None = None, role: str = "user", **extra: object) -> str:
-        return await mint_access_token(app, user_id, role, **extra)
+    async def mint(
+        user_id: str | None = None, role: str = "user", expires_delta: timedelta | None = None
+    ) -> str:
+        return await mint_access_token(app, user_id, role, expires_delta)
 
     return mint
 

@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -18,8 +19,8 @@ import pytest
 from pymongo.database import Database
 from quart import Quart
 from quart.typing import TestClientProtocol as Client
-from quart_jwt_extended import create_access_token
 
+from bookapi.auth.tokens import sign_token
 from bookapi.mongo import create_sync_client, sync_database
 from settings import PROJECT_DIR, Config, TestingConfig
 
@@ -70,14 +71,14 @@ def count_books(settings: Config) -> int:
 
 
 async def mint_access_token(
-    app: Quart, user_id: str | None = None, role: str = "user", **extra: Any
+    app: Quart,
+    user_id: str | None = None,
+    role: str = "user",
+    expires_delta: timedelta | None = None,
 ) -> str:
     """Sign an access token the way the app does, for a user id and role."""
     async with app.app_context():
-        token: str = create_access_token(
-            identity=user_id or uuid.uuid4().hex[:24], user_claims={"role": role}, **extra
-        )
-    return token
+        return sign_token(user_id or uuid.uuid4().hex[:24], role, "access", expires_delta)
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -16,6 +16,7 @@ from quart.typing import TestClientProtocol as Client
 from bookapi.api.connections import get_db
 from bookapi.app import create_app
 from bookapi.auth import users as users_repo
+from bookapi.auth.signing_keys import key_id
 from tests.helpers import AUTH, DUNE, PASSWORD, MintToken, bearer, login, register
 
 
@@ -193,16 +194,19 @@ async def test_expired_token_is_401(client: Client, mint_token: MintToken) -> No
     assert response.status_code == 401
 
 
-def forged(claims: dict[str, Any], key: str | None, algorithm: str) -> str:
+def forged(claims: dict[str, Any], key: str | None, algorithm: str, kid: str | None = None) -> str:
     with warnings.catch_warnings():
         # PyJWT warns that our key is short for HS512; forging with it is the point.
         warnings.simplefilter("ignore", jwt.warnings.InsecureKeyLengthWarning)
-        return jwt.encode(claims, key, algorithm=algorithm)
+        headers = {"kid": kid} if kid is not None else None
+        return jwt.encode(claims, key, algorithm=algorithm, headers=headers)
 
 
 async def test_forged_tokens_never_pass(app: Quart, client: Client) -> None:
     now = int(time.time())
     claims = {
+        "iss": "bookapi",
+        "aud": "bookapi",
         "sub": "a" * 24,
         "iat": now,
         "nbf": now,
@@ -212,22 +216,39 @@ async def test_forged_tokens_never_pass(app: Quart, client: Client) -> None:
         "user_claims": {"role": "admin"},
     }
     key = app.config["JWT_SECRET_KEY"]
-    no_exp = {name: value for name, value in claims.items() if name != "exp"}
+    kid = key_id(key)
+
+    def without(name: str) -> dict[str, Any]:
+        return {claim: value for claim, value in claims.items() if claim != name}
+
     tokens = {
-        "alg none": forged(claims, None, "none"),
-        "wrong key": forged(claims, "another key that is long enough 0123456789", "HS256"),
-        "HS512": forged(claims, key, "HS512"),
-        "no exp": forged(no_exp, key, "HS256"),
-        "no jti": forged({k: v for k, v in claims.items() if k != "jti"}, key, "HS256"),
-        "no type": forged({k: v for k, v in claims.items() if k != "type"}, key, "HS256"),
+        "alg none": forged(claims, None, "none", kid),
+        "wrong key": forged(claims, "another key that is long enough 0123456789", "HS256", kid),
+        "HS512": forged(claims, key, "HS512", kid),
+        "no kid": forged(claims, key, "HS256"),
+        "unknown kid": forged(claims, key, "HS256", "0123456789abcdef"),
+        "wrong issuer": forged({**claims, "iss": "elsewhere"}, key, "HS256", kid),
+        "wrong audience": forged({**claims, "aud": "another-api"}, key, "HS256", kid),
+        **{f"no {name}": forged(without(name), key, "HS256", kid) for name in claims},
     }
+    # Every claim is required but two: without `user_claims` the caller is a plain user,
+    # and `nbf` is only checked when present (ours always carry it).
+    del tokens["no user_claims"], tokens["no nbf"]
     for name, token in tokens.items():
         response = await client.post("/api/v1/books", json=DUNE, headers=bearer(token))
         assert response.status_code == 401, name
     control = await client.post(
-        "/api/v1/books", json=DUNE, headers=bearer(forged(claims, key, "HS256"))
+        "/api/v1/books", json=DUNE, headers=bearer(forged(claims, key, "HS256", kid))
     )
     assert control.status_code == 201, "the well-formed token should pass: the test is valid"
+
+
+async def test_issued_tokens_carry_issuer_audience_and_key_id(app: Quart, client: Client) -> None:
+    pair = await tokens_for(client, "claims@example.com")
+    for token in (pair["access_token"], pair["refresh_token"]):
+        assert jwt.get_unverified_header(token)["kid"] == key_id(app.config["JWT_SECRET_KEY"])
+        claims = jwt.decode(token, options={"verify_signature": False})
+        assert (claims["iss"], claims["aud"]) == ("bookapi", "bookapi")
 
 
 async def make_admin(app: Quart, email: str) -> None:

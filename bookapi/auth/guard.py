@@ -25,7 +25,7 @@ from .revocation import is_revoked
 
 # The OpenAPI security requirement of routes that need an access token.
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
-REQUIRED_CLAIMS = ("exp", "iat", "jti", "type", "sub")
+REQUIRED_CLAIMS = ("iss", "aud", "exp", "iat", "jti", "type", "sub")
 P = ParamSpec("P")
 R = TypeVar("R")
 

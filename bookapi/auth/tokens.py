@@ -1,22 +1,65 @@
-"""Issuing access and refresh tokens with quart-jwt-extended."""
+"""Issuing access and refresh tokens.
+
+quart-jwt-extended 0.1.0 cannot put an audience (`aud`) in a token, so tokens are
+signed here with PyJWT in the shape that library verifies (`sub`, `type`, `jti`,
+`user_claims`), plus `iss`, `aud` and the signing key's `kid`.
+"""
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import jwt
 from quart import current_app
-from quart_jwt_extended import create_access_token, create_refresh_token
 
 from .schemas import TokenPair
+from .signing_keys import signing_keys
 from .users import StoredUser
+
+TokenType = Literal["access", "refresh"]
+
+
+def sign_token(
+    identity: str,
+    role: str,
+    token_type: TokenType,
+    expires_delta: timedelta | None = None,
+) -> str:
+    """A signed token for `identity`; the role rides along as a claim."""
+    config = current_app.config
+    if expires_delta is None:
+        expires_delta = config[
+            "JWT_ACCESS_TOKEN_EXPIRES" if token_type == "access" else "JWT_REFRESH_TOKEN_EXPIRES"
+        ]
+    now = datetime.now(UTC)
+    claims: dict[str, Any] = {
+        "iss": config["JWT_ISSUER"],
+        "aud": config["JWT_AUDIENCE"],
+        "sub": identity,
+        "iat": now,
+        "nbf": now,
+        "exp": now + expires_delta,
+        "jti": str(uuid.uuid4()),
+        "type": token_type,
+        "user_claims": {"role": role},
+    }
+    if token_type == "access":
+        claims["fresh"] = False
+    keys = signing_keys()
+    return jwt.encode(
+        claims, keys.current, algorithm=config["JWT_ALGORITHM"], headers={"kid": keys.current_id}
+    )
 
 
 def issue_token_pair(user: StoredUser) -> TokenPair:
-    """A new access and refresh token for `user`; the role rides along as a claim."""
+    """A new access and refresh token for `user`."""
     identity = str(user["_id"])
-    claims = {"role": user["role"]}
-    access_lifetime = current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
+    access_lifetime: timedelta = current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
     return TokenPair(
-        access_token=create_access_token(identity=identity, user_claims=claims),
-        refresh_token=create_refresh_token(identity=identity, user_claims=claims),
+        access_token=sign_token(identity, user["role"], "access"),
+        refresh_token=sign_token(identity, user["role"], "refresh"),
         token_type="Bearer",
         expires_in=int(access_lifetime.total_seconds()),
     )
