@@ -14,6 +14,7 @@ from settings import Config, load_settings
 from .api import (
     body_limits,
     connections,
+    docs_page,
     headers,
     job_queue,
     json_body,
@@ -51,7 +52,7 @@ def create_app(settings: Config | None = None) -> Quart:
         app,
         info=Info(title="bookapi", version="1.0.0", description="Async book catalog API"),
         openapi_path="/openapi.json",
-        swagger_ui_path="/docs",
+        swagger_ui_path=None,  # api/docs_page.py serves it without a CDN
         redoc_ui_path=None,
         scalar_ui_path=None,
         security_schemes={"bearer": HttpSecurityScheme(scheme="bearer", bearer_format="JWT")},
@@ -62,6 +63,7 @@ def create_app(settings: Config | None = None) -> Quart:
     signing_keys.init_app(app, JWTManager(app))
     problems.init_app(app)
     headers.init_app(app)
+    docs_page.init_app(app)
     openapi_doc.init_app(app)
     body_limits.init_app(app)
     json_body.init_app(app)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from quart.typing import TestClientProtocol as Client
 
 from bookapi.app import create_app
@@ -49,11 +51,29 @@ async def test_openapi_describes_the_books_contract(client: Client) -> None:
     assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
 
 
-async def test_docs_page(client: Client) -> None:
+async def test_docs_page_serves_swagger_ui_5_itself(client: Client) -> None:
     response = await client.get("/docs")
     assert response.status_code == 200
     assert "text/html" in response.content_type
-    assert "/openapi.json" in await response.get_data(as_text=True)
+    page = await response.get_data(as_text=True)
+    assert "/openapi.json" in page
+    # Nothing is fetched from another origin: every script and stylesheet is ours.
+    assert "//" not in page.replace("http://www.w3.org", "")
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert sources and all(source.startswith("/docs/assets/") for source in sources)
+    for source in sources:
+        asset = await client.get(source)
+        assert asset.status_code == 200, source
+        assert len(await asset.get_data()) > 0
+    bundle = await (await client.get("/docs/assets/swagger-ui-bundle.js")).get_data(as_text=True)
+    # Swagger UI 5 is the first to render OpenAPI 3.1, which quart-schema writes.
+    assert re.search(r'"5\.\d+\.\d+"', bundle)
+    for name in ("swagger-editor-bundle.js", "..%2Fcore.py", "LICENSE"):
+        missing = await client.get(f"/docs/assets/{name}")
+        assert missing.status_code == 404, name
+        assert missing.content_type == "application/problem+json"
+    spec = await (await client.get("/openapi.json")).get_json()
+    assert not any(path.startswith("/docs") for path in spec["paths"])
 
 
 async def test_a_restart_on_existing_data_builds_only_missing_indexes(
