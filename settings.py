@@ -75,6 +75,11 @@ ENVIRONMENT_SETTINGS = (
     "BOOK_CACHE_ENTRIES",
     "BOOK_CACHE_SECONDS",
     "REDIS_MAX_CONNECTIONS",
+    "JOB_HEARTBEAT_SECONDS",
+    "JOB_STALE_SECONDS",
+    "JOB_MAINTENANCE_SECONDS",
+    "JOB_MAX_LAPSES",
+    "JOB_RETENTION_DAYS",
 )
 
 
@@ -111,6 +116,15 @@ class Config:
     CELERY_VISIBILITY_TIMEOUT_SECONDS = 6 * 60 * 60
     BROKER_PUBLISH_TIMEOUT_SECONDS = 3.0
     IMPORT_BATCH_SIZE = 500
+    # A running job stamps a heartbeat this often; one silent for JOB_STALE_SECONDS is
+    # taken to be dead and requeued by the reaper, or failed after JOB_MAX_LAPSES deaths.
+    JOB_HEARTBEAT_SECONDS = 10.0
+    JOB_STALE_SECONDS = 60.0
+    JOB_MAX_LAPSES = 3
+    # How often Celery beat runs the reaper and the retention purge.
+    JOB_MAINTENANCE_SECONDS = 30.0
+    # Ended jobs and their export files are deleted this long after they ended.
+    JOB_RETENTION_DAYS = 7.0
     WS_AUTH_TIMEOUT_SECONDS = 5.0
     # Proxies in front of the API whose X-Forwarded-For is trusted (0: clients connect directly).
     TRUSTED_PROXY_HOPS = 0
@@ -134,6 +148,11 @@ class Config:
         if self.MONGO_DRIVER not in ("motor", "pymongo"):
             raise ConfigError(
                 f"MONGO_DRIVER must be 'motor' or 'pymongo', got {self.MONGO_DRIVER!r}"
+            )
+        if not 0 < 2 * self.JOB_HEARTBEAT_SECONDS <= self.JOB_STALE_SECONDS:
+            # A live job that misses one beat (a slow write) must not be taken for dead.
+            raise ConfigError(
+                "JOB_STALE_SECONDS must be at least twice JOB_HEARTBEAT_SECONDS (both positive)"
             )
 
     @property

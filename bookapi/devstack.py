@@ -1,7 +1,8 @@
 """Local MongoDB-protocol and Redis servers for development and tests, and the dev supervisor.
 
 `python -m bookapi.devstack run` starts what `MONGO_URI` / `REDIS_URL` do not point at
-(data under `var/`), then the Celery worker and hypercorn, and stops all of it on Ctrl-C.
+(data under `var/`), then the Celery worker, Celery beat and hypercorn, and stops all of it
+on Ctrl-C.
 The test session uses `start_mongo` / `start_redis` with throwaway ports and folders.
 """
 
@@ -306,13 +307,14 @@ def _run(port: int) -> int:
             env["MONGO_URI"] = mongo.url
         print(f"MongoDB: {env['MONGO_URI']}\nRedis:   {env['REDIS_URL']}", flush=True)
         bin_dir = Path(sys.executable).parent
-        children.append(
-            subprocess.Popen(
-                [str(bin_dir / "celery"), "-A", "worker", "worker", "--loglevel=INFO"],
-                cwd=PROJECT_DIR,
-                env=env,
+        for celery_command in ("worker", "beat"):  # beat: the reaper and retention, periodically
+            children.append(
+                subprocess.Popen(
+                    [str(bin_dir / "celery"), "-A", "worker", celery_command, "--loglevel=INFO"],
+                    cwd=PROJECT_DIR,
+                    env=env,
+                )
             )
-        )
         children.append(
             subprocess.Popen(
                 # hypercorn in development: it reloads the app when a source file changes.
@@ -339,7 +341,7 @@ def _run(port: int) -> int:
     finally:
         for child in children:
             if child.poll() is None:
-                child.terminate()  # both hypercorn and celery shut down cleanly on SIGTERM
+                child.terminate()  # hypercorn, the worker and beat shut down cleanly on SIGTERM
         for child in children:
             try:
                 child.wait(15)

@@ -163,6 +163,14 @@ def with_bad_rows(body: bytes, every: int) -> tuple[bytes, list[int]]:
 # Real processes: Celery workers and the CLI
 
 
+# A job's heartbeat and the reaper, fast enough for a test to watch a dead run be reaped.
+FAST_REAPER = {
+    "JOB_HEARTBEAT_SECONDS": "0.5",
+    "JOB_STALE_SECONDS": "3",
+    "JOB_MAINTENANCE_SECONDS": "1",
+}
+
+
 def worker_environment(settings: Config, **extra: str) -> dict[str, str]:
     """The environment that makes a worker or CLI process read the test app's settings."""
     return {
@@ -177,8 +185,11 @@ def worker_environment(settings: Config, **extra: str) -> dict[str, str]:
     }
 
 
-def start_worker(env: dict[str, str], log_path: Path, name: str) -> subprocess.Popen[bytes]:
-    """Start `celery -A worker worker` (solo pool: one process to kill) and wait until ready."""
+def start_worker(
+    env: dict[str, str], log_path: Path, name: str, pool: str = "solo"
+) -> subprocess.Popen[bytes]:
+    """Start `celery -A worker worker` (by default the solo pool: one process to kill) and
+    wait until it is ready."""
     with log_path.open("ab") as log:
         process = subprocess.Popen(
             [
@@ -188,7 +199,8 @@ def start_worker(env: dict[str, str], log_path: Path, name: str) -> subprocess.P
                 "-A",
                 "worker",
                 "worker",
-                "--pool=solo",
+                f"--pool={pool}",
+                "--concurrency=1",
                 f"--hostname={name}@%h",
                 "--loglevel=INFO",
                 "--without-mingle",
@@ -204,6 +216,25 @@ def start_worker(env: dict[str, str], log_path: Path, name: str) -> subprocess.P
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             raise RuntimeError(f"worker did not start:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.1)
+    return process
+
+
+def start_beat(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """Start `celery -A worker beat`, which sends the job maintenance task (the reaper)."""
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "worker", "beat", "--loglevel=DEBUG"],
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 60
+    while b"beat: Starting" not in log_path.read_bytes():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"beat did not start:\n{log_path.read_text()[-3000:]}")
         time.sleep(0.1)
     return process
 

@@ -1,4 +1,4 @@
-"""A worker killed mid-import: the task is redelivered and the job ends with exact counts."""
+"""A worker killed mid-import: the reaper requeues the job, which ends with exact counts."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from bookapi.books.files import CSV as CSV_FILE
 from settings import TestingConfig
 from tests.helpers import (
     CSV,
+    FAST_REAPER,
     count_books,
     direct_database,
+    start_beat,
     start_worker,
     stop_worker,
     submit_import,
@@ -24,17 +26,14 @@ from tests.helpers import (
 )
 
 ROWS = 6000
-# Short, so the killed worker's unacknowledged task comes back within the test.
-VISIBILITY_SECONDS = "4"
 
 
 async def test_killed_worker_mid_import_still_succeeds_with_exact_counts(
     client: Client, settings: TestingConfig, tmp_path: Path, mint_token: object
 ) -> None:
     headers = {"Authorization": f"Bearer {await mint_token('5' * 24)}"}  # type: ignore[operator]
-    env = worker_environment(
-        settings, IMPORT_BATCH_SIZE="200", CELERY_VISIBILITY_TIMEOUT_SECONDS=VISIBILITY_SECONDS
-    )
+    # The broker's visibility timeout stays at hours: only the reaper can bring the job back.
+    env = worker_environment(settings, IMPORT_BATCH_SIZE="200", **FAST_REAPER)
     body, bad_lines = with_bad_rows(demo_file(ROWS, CSV_FILE, seed=21), every=250)
     first = start_worker(env, tmp_path / "first.log", "first")
     try:
@@ -56,9 +55,11 @@ async def test_killed_worker_mid_import_still_succeeds_with_exact_counts(
         stop_worker(first)
 
     second = start_worker(env, tmp_path / "second.log", "second")
+    beat = start_beat(env, tmp_path / "beat.log")
     try:
         finished = await wait_for_job(client, headers, job["id"])
     finally:
+        stop_worker(beat)
         stop_worker(second)
     assert finished["state"] == "succeeded", finished
     result = finished["result"]
@@ -74,3 +75,5 @@ async def test_killed_worker_mid_import_still_succeeds_with_exact_counts(
     with direct_database(settings) as db:
         job_record = db["jobs"].find_one({})
     assert job_record is not None and job_record["attempts"] == 2
+    assert job_record["lapses"] == 1, "reaped exactly once"
+    assert "requeued" in (tmp_path / "second.log").read_text()

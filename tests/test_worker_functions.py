@@ -170,6 +170,10 @@ def test_execute_job_imports_the_uploaded_file_and_records_the_outcome(
     }
     assert finished["progress"] == {"done": 30, "total": 30} and finished.get("attempts") == 1
     assert seen[0] == (0, 30) and seen[-1] == (30, 30)
+    # The upload is deleted once its job has ended, chunks included; the lease is released.
+    assert store.db["fs.files"].count_documents({}) == 0
+    assert store.db["fs.chunks"].count_documents({}) == 0
+    assert "run_id" not in finished
     execute_job(store, str(job["_id"]))  # a redelivery of an ended job does nothing
     assert store.jobs.find_one({"_id": job["_id"]}) == finished
 

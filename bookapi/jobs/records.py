@@ -51,6 +51,11 @@ class StoredJob(TypedDict):
     created_at: datetime
     updated_at: datetime
     attempts: NotRequired[int]  # how many times a worker started it
+    # The lease of the run that holds the job (worker/lease.py): its id and last heartbeat.
+    run_id: NotRequired[str | None]
+    heartbeat_at: NotRequired[datetime]
+    requeued_at: NotRequired[datetime]  # when it was last handed back to the queue
+    lapses: NotRequired[int]  # how many runs of it the reaper found dead
 
 
 def new_job(kind: JobKind, created_by: str, params: JobParams) -> StoredJob:

@@ -7,6 +7,9 @@ time, and every job is idempotent so a redelivery after a crash does no harm.
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 from celery import Celery
 
 from settings import Config
@@ -39,5 +42,17 @@ def create_celery(settings: Config) -> Celery:
         task_serializer="json",
         accept_content=["json"],
         worker_hijack_root_logger=False,
+        # `celery -A worker beat` sends the reaper and retention task this often; a
+        # message not taken before the next one is due is dropped (no pile-up).
+        beat_schedule={
+            "maintain-jobs": {
+                "task": "bookapi.maintain_jobs",
+                "schedule": settings.JOB_MAINTENANCE_SECONDS,
+                "options": {"expires": settings.JOB_MAINTENANCE_SECONDS},
+            }
+        },
+        beat_schedule_filename=str(
+            Path(tempfile.gettempdir()) / f"bookapi-celerybeat-{settings.CELERY_QUEUE}"
+        ),
     )
     return celery

@@ -26,12 +26,20 @@ class ProgressReporter:
     """Records `done` of `total` for one job, at most every MIN_INTERVAL_SECONDS."""
 
     def __init__(
-        self, store: WorkerStore, job_id: ObjectId, on_progress: ProgressCallback | None = None
+        self,
+        store: WorkerStore,
+        job_id: ObjectId,
+        on_progress: ProgressCallback | None = None,
+        run_id: str | None = None,
+        checkpoint: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
         self.channel = events_channel(store.settings.REDIS_PREFIX)
         self.job_id = job_id
+        self.run_id = run_id  # only this run of the job may write its progress
         self.on_progress = on_progress  # e.g. a terminal progress bar, called unthrottled
+        # Where the job may stop early (the lease's checkpoint); called on every advance.
+        self.checkpoint = checkpoint
         self.total: int | None = None
         self._last_sent = 0.0
 
@@ -50,6 +58,8 @@ class ProgressReporter:
         self.advance(0, force=True)
 
     def advance(self, done: int, force: bool = False) -> None:
+        if self.checkpoint is not None:
+            self.checkpoint()
         if self.on_progress is not None:
             self.on_progress(done, self.total)
         now = time.monotonic()
@@ -58,7 +68,7 @@ class ProgressReporter:
         self._last_sent = now
         progress = {"done": done, "total": self.total}
         self.store.jobs.update_one(
-            {"_id": self.job_id, "state": "running"},
+            {"_id": self.job_id, "state": "running", "run_id": self.run_id},
             {"$set": {"progress": progress, "updated_at": utc_now()}},
         )
         self.publish({"type": "progress", "state": "running", **progress})

@@ -1,15 +1,25 @@
-"""Celery tasks: thin shells that take a job id and call the job runner."""
+"""Celery tasks: thin shells that take a job id and call the job runner, and the periodic
+maintenance task (reaper and retention) that Celery beat schedules."""
 
 from __future__ import annotations
 
+import logging
+
 from celery import Celery
+from celery.signals import worker_shutting_down
 
 from settings import Config
 
-from ..jobs.records import TASK_FOR_KIND
+from ..jobs.records import TASK_FOR_KIND, StoredJob
 from ..mongo import MONGO_UNAVAILABLE
+from .lease import ShutdownFlag
+from .reaper import reap_stalled_jobs
+from .retention import purge_expired_jobs
 from .runner import execute_job
 from .store import worker_store
+
+MAINTENANCE_TASK = "bookapi.maintain_jobs"
+log = logging.getLogger(__name__)
 
 
 def register_tasks(celery: Celery, settings: Config) -> None:
@@ -20,10 +30,33 @@ def register_tasks(celery: Celery, settings: Config) -> None:
         "retry_backoff_max": 300,
         "max_retries": 20,
     }
+    # Made here, in the worker's main process before its pool forks, so every process of
+    # the pool sees the main process set it on SIGTERM (warm shutdown).
+    shutdown = ShutdownFlag()
+
+    def stop_jobs_at_next_checkpoint(**_: object) -> None:
+        shutdown.set()
+
+    worker_shutting_down.connect(stop_jobs_at_next_checkpoint, weak=False)
+
+    def requeue(job: StoredJob) -> None:
+        celery.send_task(TASK_FOR_KIND[job["kind"]], args=[str(job["_id"])])
 
     def run(job_id: str) -> None:
-        execute_job(worker_store(settings), job_id)
+        execute_job(worker_store(settings), job_id, shutdown=shutdown, requeue=requeue)
 
     # Every kind shares one body; separate names keep them apart in monitoring.
     for task_name in TASK_FOR_KIND.values():
         celery.task(name=task_name, **retry_policy)(run)
+
+    def maintain_jobs() -> None:
+        store = worker_store(settings)
+        report = reap_stalled_jobs(store, requeue)
+        purged = purge_expired_jobs(store)
+        if report is None:
+            log.info("job maintenance: another reaper is running; %d jobs purged", purged)
+        elif report.requeued or report.failed or report.resent or purged:
+            log.info("job maintenance: %s, %d jobs purged", report, purged)
+
+    # No retries: the next beat runs it again anyway.
+    celery.task(name=MAINTENANCE_TASK)(maintain_jobs)
