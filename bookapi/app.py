@@ -15,6 +15,7 @@ from .api import (
     body_limits,
     connections,
     docs_page,
+    going_away,
     headers,
     job_queue,
     json_body,
@@ -64,6 +65,7 @@ def create_app(settings: Config | None = None) -> Quart:
     problems.init_app(app)
     headers.init_app(app)
     docs_page.init_app(app)
+    going_away.init_app(app)
     openapi_doc.init_app(app)
     body_limits.init_app(app)
     json_body.init_app(app)

@@ -44,16 +44,9 @@ def serve(server: str, host: str, port: int, workers: int) -> None:
             timeout_graceful_shutdown=20,
         )
     elif server == "hypercorn":
-        from hypercorn.config import Config as HypercornConfig
-        from hypercorn.run import run
+        from .hypercorn_workers import run
 
-        config = HypercornConfig()
-        config.application_path = APP
-        config.bind = [f"{host}:{port}"]
-        config.workers = workers
-        config.accesslog = None
-        config.graceful_timeout = 20
-        exit_code = run(config)
+        exit_code = run(APP, host, port, workers)
         if exit_code:
             sys.exit(exit_code)
     else:

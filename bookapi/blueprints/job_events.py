@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from contextlib import suppress
 
 from quart import Blueprint, current_app, websocket
 
 from ..api.connections import get_db
+from ..api.going_away import GOING_AWAY, shutdown_state
 from ..api.ids import parse_id
 from ..api.job_events import Listener, get_hub
 from ..api.problems import APIError
@@ -68,7 +70,23 @@ async def stream(job: StoredJob, listener: Listener) -> None:
 
 @blueprint.websocket("/jobs/<job_id>/events")
 async def job_events(job_id: str) -> None:
-    """Live progress of a job: authenticate by header (or first message), then stream."""
+    """Live progress of a job; closed with 1001 if this process shuts down meanwhile."""
+    with shutdown_state().open_socket() as going_away:
+        follow = asyncio.ensure_future(follow_job(job_id))
+        stop = asyncio.ensure_future(going_away.wait())
+        await asyncio.wait({follow, stop}, return_when=asyncio.FIRST_COMPLETED)
+        if follow.done():
+            stop.cancel()
+            follow.result()  # a refused handshake is raised here, as if from this route
+            return
+        follow.cancel()
+        with suppress(asyncio.CancelledError):
+            await follow
+        await websocket.close(GOING_AWAY)
+
+
+async def follow_job(job_id: str) -> None:
+    """Authenticate by header (or first message), then stream the job's events."""
     header = websocket.headers.get("Authorization")
     caller = caller_from_claims(await authenticate(header)) if header else None
     if caller is None:
