@@ -17,13 +17,13 @@ for arg in "$@"; do
   case "$arg" in
     -y|--yes) assume_yes=1 ;;
     -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
-    run|test|bench) if [ -z "$command_name" ]; then command_name=$arg; else pytest_args+=("$arg"); fi ;;
+    run|test|bench|soak) if [ -z "$command_name" ]; then command_name=$arg; else pytest_args+=("$arg"); fi ;;
     *) pytest_args+=("$arg") ;;
   esac
 done
 command_name=${command_name:-run}
 if [ "$command_name" = run ] && [ ${#pytest_args[@]} -gt 0 ]; then
-  echo "usage: ./bootstrap.sh [-y] | ./bootstrap.sh test|bench [-y] [args]" >&2
+  echo "usage: ./bootstrap.sh [-y] | ./bootstrap.sh test|bench|soak [-y] [args]" >&2
   exit 2
 fi
 
@@ -119,5 +119,9 @@ case "$command_name" in
   bench)
     ensure_bench_tools
     exec .venv/bin/python -m bench.run "${pytest_args[@]}"
+    ;;
+  soak)
+    ensure_bench_tools
+    exec .venv/bin/python -m bench.soak "${pytest_args[@]}"
     ;;
 esac

@@ -49,7 +49,7 @@ def _children(pid: int) -> list[int]:
 def cpu_seconds(pid: int) -> float:
     """User + system CPU of `pid` and all its descendants, as they stand now."""
     total = 0.0
-    for member in [pid, *_descendants(pid)]:
+    for member in [pid, *descendants(pid)]:
         try:
             fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
@@ -58,10 +58,10 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-def _descendants(pid: int) -> list[int]:
+def descendants(pid: int) -> list[int]:
     result = []
     for child in _children(pid):
-        result += [child, *_descendants(child)]
+        result += [child, *descendants(child)]
     return result
 
 
@@ -88,10 +88,12 @@ def start(name: str, argv: list[str], env: dict[str, str], log_dir: Path, port: 
     return Served(name, port, process)
 
 
-def start_bookapi(env: dict[str, str], log_dir: Path, server: str = "granian") -> Served:
+def start_bookapi(
+    env: dict[str, str], log_dir: Path, server: str = "granian", workers: int = 1
+) -> Served:
     port = free_port()
     argv = [str(BIN / "python"), "-m", "bookapi.serve", "--host", "127.0.0.1"]
-    argv += ["--port", str(port), "--workers", "1", "--server", server]
+    argv += ["--port", str(port), "--workers", str(workers), "--server", server]
     served = start(f"bookapi-{server}", argv, env, log_dir, port)
     wait_until_serving(served, "/readyz")
     return served

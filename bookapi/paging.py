@@ -26,7 +26,14 @@ class PageQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     limit: Annotated[int, Field(ge=1, le=100)] = 20
-    cursor: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    cursor: (
+        Annotated[
+            str,
+            StringConstraints(max_length=1000, pattern=r"^[A-Za-z0-9_-]+$"),
+            Field(description="The `next_cursor` of the previous page, as given (opaque)"),
+        ]
+        | None
+    ) = None
 
 
 @dataclass(frozen=True)

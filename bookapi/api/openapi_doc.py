@@ -1,5 +1,8 @@
 """Completes the generated OpenAPI document where quart-schema cannot: error responses are
-`application/problem+json`, and the websocket protocol is described (`x-websockets`)."""
+`application/problem+json`; bodies that are not JSON models (an upload, a download, no
+content) and conditional-request headers are stated; JSON bodies are required where a
+route requires one; links tie a created resource to its operations (schemathesis follows
+them); and the websocket protocol is described (`x-websockets`)."""
 
 from __future__ import annotations
 
@@ -34,14 +37,101 @@ JOB_EVENTS = {
 }
 
 
+BOOK = "/api/v1/books/{book_id}"
+JOB = "/api/v1/jobs/{job_id}"
+DOWNLOAD = "/api/v1/exports/{job_id}/download"
+BOOK_FILE_TYPES = ("text/csv", "application/x-ndjson")
+# Routes whose JSON body may be left out (the others require theirs).
+OPTIONAL_BODIES = {("post", "/api/v1/auth/logout")}
+
+
+def header(name: str, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": description,
+    }
+
+
+IF_MATCH = header("If-Match", "An ETag of the book: change it only if it is still current (412)")
+IF_NONE_MATCH = header("If-None-Match", "The ETag you hold: 304 if the book is unchanged")
+NO_CONTENT = {"description": "Done; no content"}
+
+
+def link(operation: tuple[str, str], **parameters: str) -> dict[str, Any]:
+    method, path = operation
+    return {"operationRef": f"#/paths/{path.replace('/', '~1')}/{method}", "parameters": parameters}
+
+
+def file_content(schema: dict[str, Any]) -> dict[str, Any]:
+    return {media_type: {"schema": schema} for media_type in BOOK_FILE_TYPES}
+
+
+# (method, path) -> what to add to the operation.
+ADDITIONS: dict[tuple[str, str], dict[str, Any]] = {
+    ("get", BOOK): {
+        "parameters": [IF_NONE_MATCH],
+        "responses": {"304": {"description": "Not modified since the ETag you hold"}},
+    },
+    ("put", BOOK): {"parameters": [IF_MATCH]},
+    ("patch", BOOK): {"parameters": [IF_MATCH]},
+    ("delete", BOOK): {"parameters": [IF_MATCH], "responses": {"204": NO_CONTENT}},
+    ("post", "/api/v1/auth/logout"): {"responses": {"204": NO_CONTENT}},
+    ("post", "/api/v1/imports"): {
+        "requestBody": {
+            "required": True,
+            "description": "A CSV file (header row of Book input fields) or NDJSON",
+            "content": file_content({"type": "string", "minLength": 1}),
+        },
+    },
+    ("get", DOWNLOAD): {
+        "responses": {
+            "200": {"description": "The exported file", "content": file_content({"type": "string"})}
+        }
+    },
+}
+# Links from what a response creates to the operations that take its id.
+LINKS: dict[tuple[str, str, str], dict[str, Any]] = {
+    ("post", "/api/v1/books", "201"): {
+        name: link((method, BOOK), book_id="$response.body#/id")
+        for name, method in (
+            ("GetBook", "get"),
+            ("ReplaceBook", "put"),
+            ("ChangeBook", "patch"),
+            ("DeleteBook", "delete"),
+        )
+    },
+    ("post", "/api/v1/imports", "202"): {"GetJob": link(("get", JOB), job_id="$response.body#/id")},
+    ("post", "/api/v1/exports", "202"): {
+        "GetJob": link(("get", JOB), job_id="$response.body#/id"),
+        "Download": link(("get", DOWNLOAD), job_id="$response.body#/id"),
+    },
+}
+
+
+def add(operation: dict[str, Any], additions: dict[str, Any]) -> None:
+    operation.setdefault("parameters", []).extend(additions.get("parameters", []))
+    operation.setdefault("responses", {}).update(additions.get("responses", {}))
+    if "requestBody" in additions:
+        operation["requestBody"] = additions["requestBody"]
+
+
 def complete(document: dict[str, Any]) -> dict[str, Any]:
-    """`document` with problem media types on error responses and the websocket protocol."""
-    for operations in document.get("paths", {}).values():
-        for operation in operations.values():
+    """`document` completed as the module docstring says."""
+    for path, operations in document.get("paths", {}).items():
+        for method, operation in operations.items():
+            add(operation, ADDITIONS.get((method, path), {}))
+            body = operation.get("requestBody")
+            if body is not None and (method, path) not in OPTIONAL_BODIES:
+                body["required"] = True
             for status, response in operation.get("responses", {}).items():
                 content = response.get("content", {})
                 if status.isdigit() and int(status) >= 400 and "application/json" in content:
                     response["content"] = {PROBLEM: content["application/json"]}
+                if (method, path, status) in LINKS:
+                    response["links"] = LINKS[(method, path, status)]
     document["x-websockets"] = JOB_EVENTS
     return document
 

@@ -5,25 +5,42 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from ..output_fields import ResourceId, Timestamp
+from ..text_rules import ONE_LINE, ONE_LINE_NOT_BLANK
 
 
 def _valid_email(value: str) -> str:
     try:
-        return validate_email(value, check_deliverability=False).normalized
+        # The syntax only: whether mail arrives is not checked, so reserved domains such as
+        # `.test` are accepted like any other (the OpenAPI `email` format allows them).
+        return validate_email(
+            value, check_deliverability=False, globally_deliverable=False, test_environment=True
+        ).normalized
     except EmailNotValidError as error:
         raise ValueError(str(error)) from error
 
 
 Email = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(_valid_email)
+    str,
+    StringConstraints(strip_whitespace=True, max_length=254),
+    AfterValidator(_valid_email),
+    Field(json_schema_extra={"format": "email"}),
 ]
 NewPassword = Annotated[str, StringConstraints(min_length=8, max_length=128)]
+# An email as typed at login; no control characters (some backends cannot look up a NUL).
+GivenEmail = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=254, pattern=ONE_LINE)
+]
 # Any length up to the maximum: a login with a too-short password is simply wrong (401).
 GivenPassword = Annotated[str, StringConstraints(min_length=1, max_length=128)]
-DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+DisplayName = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=100, pattern=ONE_LINE_NOT_BLANK
+    ),
+]
 Token = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
 
 
@@ -40,7 +57,11 @@ class RegisterIn(BaseModel):
 class LoginIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    email: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=254)]
+    # No control characters: a NUL cannot even be looked up on some backends.
+    email: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=254, pattern=ONE_LINE),
+    ]
     password: GivenPassword
 
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
+from pydantic import BaseModel
 from quart import Blueprint
+from quart_schema import document_response
 
 from ..api.connections import get_db, get_redis, indexes_ready
+from ..api.problem_schema import document_errors
 from ..api.problems import APIError
 from ..mongo import MONGO_UNAVAILABLE, ping
 from ..redis_store import REDIS_UNAVAILABLE
@@ -29,13 +32,25 @@ async def _answers(
     return True
 
 
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ok"]
+    checks: dict[str, Literal["ok"]]
+
+
 @blueprint.get("/healthz")
+@document_response(Health)
 async def healthz() -> dict[str, str]:
     """The process is up."""
     return {"status": "ok"}
 
 
 @blueprint.get("/readyz")
+@document_response(Readiness)
+@document_errors(503)
 async def readyz() -> dict[str, Any]:
     """MongoDB and Redis both answer within a second and the indexes the data rules rely on
     are confirmed; else 503 naming what is missing."""

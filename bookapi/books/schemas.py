@@ -7,35 +7,63 @@ from typing import Annotated, Literal, TypedDict, cast
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from ..output_fields import ResourceId, Timestamp
 from ..paging import PageQuery
+from ..text_rules import MULTI_LINE, ONE_LINE, ONE_LINE_NOT_BLANK
 from .isbn import normalize_isbn
 
+# The form of an ISBN; its check digit (which no pattern can state) is checked on top.
+ISBN_FORM = r"^(?:97[89][ -]?(?:[0-9][ -]?){9}[0-9]|(?:[0-9][ -]?){9}[0-9Xx])$"
 Isbn = Annotated[
     str,
-    StringConstraints(min_length=10, max_length=20),
+    StringConstraints(min_length=10, max_length=20, pattern=ISBN_FORM),
     AfterValidator(normalize_isbn),
-    Field(description="ISBN-10 or ISBN-13, hyphens and spaces allowed; stored as ISBN-13"),
+    Field(
+        description="ISBN-10 or ISBN-13 (978 or 979) with a correct check digit, single "
+        "hyphens or spaces between digits allowed; stored as ISBN-13"
+    ),
 ]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+def one_line(max_length: int) -> StringConstraints:
+    """A stripped, non-empty line of at most `max_length` characters."""
+    return StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=max_length, pattern=ONE_LINE_NOT_BLANK
+    )
+
+
+Title = Annotated[str, one_line(500)]
+Name = Annotated[str, one_line(200)]
 Authors = Annotated[list[Name], Field(min_length=1, max_length=20)]
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+Tag = Annotated[str, one_line(50)]
 Tags = Annotated[list[Tag], Field(max_length=20)]
-Year = Annotated[int, Field(ge=0, le=2100)]
-Publisher = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+def integral(value: object) -> object:
+    """JSON has one number type: 1965.0 is the integer 1965 (as JSON Schema agrees), 1965.5
+    is not; strict validation still refuses strings such as "1965"."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Year = Annotated[int, Field(ge=0, le=2100), BeforeValidator(integral)]
+Publisher = Annotated[str, one_line(200)]
 # A BCP 47-style language tag such as "en" or "pt-BR".
 Language = Annotated[
     str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", max_length=12)
 ]
-Pages = Annotated[int, Field(ge=1, le=100_000)]
-Description = Annotated[str, StringConstraints(max_length=10_000)]
+SearchText = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=ONE_LINE)]
+Pages = Annotated[int, Field(ge=1, le=100_000), BeforeValidator(integral)]
+Description = Annotated[str, StringConstraints(max_length=10_000, pattern=MULTI_LINE)]
 
 REQUIRED_FIELDS = ("isbn", "title", "authors")
 LIST_FIELDS = ("authors", "tags")
@@ -85,11 +113,13 @@ BOOK_FIELDS = tuple(BookIn.model_fields)
 class BookPatch(BaseModel):
     """Some fields of a book; the others keep their values. `null` clears an optional field."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    # At least one field (a model validator says so too); the required fields of a book
+    # take no null (the validator refuses it), so their schema leaves null out.
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"minProperties": 1})
 
-    isbn: Isbn | None = None
-    title: Title | None = None
-    authors: Authors | None = None
+    isbn: Isbn | SkipJsonSchema[None] = None
+    title: Title | SkipJsonSchema[None] = None
+    authors: Authors | SkipJsonSchema[None] = None
     published_year: Year | None = None
     publisher: Publisher | None = None
     language: Language | None = None
@@ -144,8 +174,8 @@ class BookFilters(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    q: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
-        None, description="Case-insensitive literal substring of the title or an author"
+    q: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=ONE_LINE)] | None = (
+        Field(None, description="Case-insensitive literal substring of the title or an author")
     )
     author: Name | None = Field(None, description="An author's exact name (case-insensitive)")
     tag: Tag | None = None
