@@ -80,6 +80,8 @@ ENVIRONMENT_SETTINGS = (
     "JOB_MAINTENANCE_SECONDS",
     "JOB_MAX_LAPSES",
     "JOB_RETENTION_DAYS",
+    "LOG_FORMAT",
+    "LOG_LEVEL",
 )
 
 
@@ -125,6 +127,8 @@ class Config:
     JOB_MAINTENANCE_SECONDS = 30.0
     # Ended jobs and their export files are deleted this long after they ended.
     JOB_RETENTION_DAYS = 7.0
+    LOG_FORMAT = ""  # "json" or "text"; empty: JSON lines in production, text otherwise
+    LOG_LEVEL = "INFO"
     WS_AUTH_TIMEOUT_SECONDS = 5.0
     # Proxies in front of the API whose X-Forwarded-For is trusted (0: clients connect directly).
     TRUSTED_PROXY_HOPS = 0
@@ -149,6 +153,8 @@ class Config:
             raise ConfigError(
                 f"MONGO_DRIVER must be 'motor' or 'pymongo', got {self.MONGO_DRIVER!r}"
             )
+        if self.LOG_FORMAT not in ("", "json", "text"):
+            raise ConfigError(f"LOG_FORMAT must be 'json' or 'text', got {self.LOG_FORMAT!r}")
         if not 0 < 2 * self.JOB_HEARTBEAT_SECONDS <= self.JOB_STALE_SECONDS:
             # A live job that misses one beat (a slow write) must not be taken for dead.
             raise ConfigError(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from hypercorn.middleware import ProxyFixMiddleware
 from quart import Quart
 from quart_jwt_extended import JWTManager
@@ -22,6 +20,7 @@ from .api import (
     openapi_doc,
     problems,
     pubsub,
+    request_log,
 )
 from .api.json_provider import OrjsonProvider
 from .api.problem_schema import document_dependency_outages
@@ -32,6 +31,7 @@ from .blueprints import job_events as job_events_routes
 from .books.repository import ensure_book_indexes
 from .cli import admin, bulk
 from .jobs.repository import ensure_job_indexes
+from .log_setup import configure_logging
 from .worker.celery_app import create_celery
 
 
@@ -46,8 +46,7 @@ def create_app(settings: Config | None = None) -> Quart:
         app.asgi_app = ProxyFixMiddleware(  # type: ignore[method-assign]
             app.asgi_app, mode="legacy", trusted_hops=settings.TRUSTED_PROXY_HOPS
         )
-    logging.basicConfig(level=logging.INFO)
-    logging.getLogger("bookapi").setLevel(logging.DEBUG if settings.DEBUG else logging.INFO)
+    configure_logging(settings)
 
     QuartSchema(
         app,
@@ -62,6 +61,7 @@ def create_app(settings: Config | None = None) -> Quart:
     # json); ours keeps its `default` for the types it knows.
     app.json = OrjsonProvider(app, fallback=app.json)
     signing_keys.init_app(app, JWTManager(app))
+    request_log.init_app(app)  # first: every later hook's log lines carry the request id
     problems.init_app(app)
     headers.init_app(app)
     docs_page.init_app(app)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 
 from celery import Celery
 from kombu.exceptions import OperationalError
@@ -16,6 +17,7 @@ from quart import Quart, current_app
 
 from ..jobs import repository as jobs_repo
 from ..jobs.records import TASK_FOR_KIND, StoredJob
+from ..log_setup import request_id_var
 from ..redis_store import REDIS_UNAVAILABLE
 from .connections import get_db, get_gridfs
 from .problems import service_unavailable
@@ -26,18 +28,23 @@ NOT_QUEUED = (OperationalError, TimeoutError, ConnectionError, *REDIS_UNAVAILABL
 log = logging.getLogger(__name__)
 
 
-def _publish(celery: Celery, task_name: str, job_id: str) -> None:
-    celery.send_task(task_name, args=[job_id], retry=False)
+def _publish(celery: Celery, task_name: str, job_id: str, request_id: str | None) -> None:
+    # The request id rides along, so the worker's log lines of this job carry it too.
+    celery.send_task(task_name, args=[job_id], kwargs={"request_id": request_id}, retry=False)
 
 
 async def submit_job(job: StoredJob) -> None:
     """Record `job` and enqueue its task; 503 (and nothing recorded) if the broker is down."""
     celery: Celery = current_app.extensions["celery"]
     db = get_db()
+    job["request_id"] = request_id_var.get()
     await jobs_repo.insert_job(db, job)
+    publish = partial(
+        _publish, celery, TASK_FOR_KIND[job["kind"]], str(job["_id"]), job["request_id"]
+    )
     try:
         await asyncio.wait_for(
-            asyncio.to_thread(_publish, celery, TASK_FOR_KIND[job["kind"]], str(job["_id"])),
+            asyncio.to_thread(publish),
             current_app.config["BROKER_PUBLISH_TIMEOUT_SECONDS"],
         )
     except NOT_QUEUED as error:

@@ -56,6 +56,7 @@ class StoredJob(TypedDict):
     heartbeat_at: NotRequired[datetime]
     requeued_at: NotRequired[datetime]  # when it was last handed back to the queue
     lapses: NotRequired[int]  # how many runs of it the reaper found dead
+    request_id: NotRequired[str | None]  # the X-Request-ID of the request that submitted it
 
 
 def new_job(kind: JobKind, created_by: str, params: JobParams) -> StoredJob:

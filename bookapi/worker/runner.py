@@ -112,6 +112,7 @@ def execute_job(
     if job is None:
         log.info("job %s is unknown, ended, or running elsewhere; nothing to do", job_id)
         return
+    log.info("job %s (%s) started, attempt %d", job_id, job["kind"], job.get("attempts", 1))
     with Lease(store, job, shutdown) as lease:
         reporter = ProgressReporter(
             store, job["_id"], on_progress, run_id=job.get("run_id"), checkpoint=lease.checkpoint
@@ -140,4 +141,6 @@ def execute_job(
             progress = {"done": done, "total": reporter.total}
             changes = {"state": "succeeded", "result": result, "progress": progress}
             ended = end_job(store, job, changes)
+    if ended is not None:
+        log.info("job %s %s", job_id, ended["state"])
     finish(store, ended, reporter)

@@ -6,11 +6,12 @@ from __future__ import annotations
 import logging
 
 from celery import Celery
-from celery.signals import worker_shutting_down
+from celery.signals import setup_logging, worker_shutting_down
 
 from settings import Config
 
 from ..jobs.records import TASK_FOR_KIND, StoredJob
+from ..log_setup import configure_logging, job_id_var, request_id_var
 from ..mongo import MONGO_UNAVAILABLE
 from .lease import ShutdownFlag
 from .reaper import reap_stalled_jobs
@@ -30,6 +31,12 @@ def register_tasks(celery: Celery, settings: Config) -> None:
         "retry_backoff_max": 300,
         "max_retries": 20,
     }
+
+    def use_our_logging(**_: object) -> None:
+        # Instead of Celery's own setup: the same lines as the API's, with the job's ids.
+        configure_logging(settings)
+
+    setup_logging.connect(use_our_logging, weak=False)
     # Made here, in the worker's main process before its pool forks, so every process of
     # the pool sees the main process set it on SIGTERM (warm shutdown).
     shutdown = ShutdownFlag()
@@ -40,10 +47,21 @@ def register_tasks(celery: Celery, settings: Config) -> None:
     worker_shutting_down.connect(stop_jobs_at_next_checkpoint, weak=False)
 
     def requeue(job: StoredJob) -> None:
-        celery.send_task(TASK_FOR_KIND[job["kind"]], args=[str(job["_id"])])
+        celery.send_task(
+            TASK_FOR_KIND[job["kind"]],
+            args=[str(job["_id"])],
+            kwargs={"request_id": job.get("request_id")},
+        )
 
-    def run(job_id: str) -> None:
-        execute_job(worker_store(settings), job_id, shutdown=shutdown, requeue=requeue)
+    def run(job_id: str, request_id: str | None = None) -> None:
+        # Every log line of this job names the job and the request that submitted it.
+        request_token = request_id_var.set(request_id)
+        job_token = job_id_var.set(job_id)
+        try:
+            execute_job(worker_store(settings), job_id, shutdown=shutdown, requeue=requeue)
+        finally:
+            job_id_var.reset(job_token)
+            request_id_var.reset(request_token)
 
     # Every kind shares one body; separate names keep them apart in monitoring.
     for task_name in TASK_FOR_KIND.values():

@@ -1,0 +1,83 @@
+"""Logging for every process (API and worker): one line per event, JSON lines in production
+and readable lines in development, each carrying the request id and job id of the work at
+hand (`request_id_var`, `job_id_var`), so one search finds a request from its HTTP line to
+the last log line of the job it started.
+
+Nothing secret is logged: no code here or elsewhere logs headers or bodies, and the request
+line (api/request_log.py) names the caller by id only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import TextIO
+
+from settings import Config
+
+request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+job_id_var: ContextVar[str | None] = ContextVar("job_id", default=None)
+CONTEXT_FIELDS = ("request_id", "job_id")
+
+
+class WorkContext(logging.Filter):
+    """Puts the request id and job id of the running work on every record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get()
+        record.job_id = job_id_var.get()
+        return True
+
+
+class JsonLines(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name in (*CONTEXT_FIELDS, "http"):
+            value = getattr(record, name, None)
+            if value:
+                entry[name] = value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+class ReadableLines(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s%(context)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        parts = [
+            f"{name}={getattr(record, name)}"
+            for name in CONTEXT_FIELDS
+            if getattr(record, name, None)
+        ]
+        record.context = f" [{' '.join(parts)}]" if parts else ""
+        return super().format(record)
+
+
+def configure_logging(settings: Config) -> None:
+    """Send every log record of this process to stderr in the configured format."""
+    json_lines = settings.LOG_FORMAT == "json" or (
+        settings.LOG_FORMAT == "" and not (settings.DEBUG or settings.TESTING)
+    )
+    handler = OurHandler(sys.stderr)
+    handler.addFilter(WorkContext())
+    handler.setFormatter(JsonLines() if json_lines else ReadableLines())
+    root = logging.getLogger()
+    # Replace our own handler (an app built twice in one process), keep anyone else's
+    # (pytest's log capture, say).
+    root.handlers = [other for other in root.handlers if not isinstance(other, OurHandler)]
+    root.addHandler(handler)
+    root.setLevel(settings.LOG_LEVEL)
+
+
+class OurHandler(logging.StreamHandler[TextIO]):
+    """The stderr handler this module installs."""

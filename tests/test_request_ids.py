@@ -1,0 +1,149 @@
+"""X-Request-ID from the HTTP request to the worker's log lines, one log line per request,
+and no secret in any log: against real API and worker processes logging JSON lines."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from quart.typing import TestClientProtocol as Client
+
+from bookapi.books.demo import demo_file
+from bookapi.books.files import CSV
+from bookapi.devstack import free_port
+from settings import PROJECT_DIR, TestingConfig
+from tests.helpers import (
+    PASSWORD,
+    direct_database,
+    start_worker,
+    stop_worker,
+    wait_until,
+    worker_environment,
+)
+
+TRACE = "trace-me-42"
+
+
+async def test_the_request_id_is_taken_or_made_and_always_returned(client: Client) -> None:
+    given = await client.get("/healthz", headers={"X-Request-ID": "abc-123_x.y"})
+    assert given.headers["X-Request-ID"] == "abc-123_x.y"
+    made = await client.get("/healthz")
+    assert len(made.headers["X-Request-ID"]) == 32
+    for unacceptable in ("has space", "x" * 129, "caf\u00e9"):
+        answer = await client.get("/healthz", headers={"X-Request-ID": unacceptable})
+        assert answer.headers["X-Request-ID"] not in (unacceptable, ""), unacceptable
+    problem = await client.get("/api/v1/books/nope", headers={"X-Request-ID": "on-errors-too"})
+    assert problem.status_code == 404 and problem.headers["X-Request-ID"] == "on-errors-too"
+
+
+def call(base: str, method: str, path: str, body: bytes | None = None, **headers: str) -> Any:
+    request = urllib.request.Request(f"{base}{path}", data=body, method=method, headers=headers)
+    with urllib.request.urlopen(request, timeout=15) as response:
+        raw = response.read()
+        return (json.loads(raw) if raw else None), response.headers
+
+
+def json_lines(path: Path) -> list[dict[str, Any]]:
+    lines = []
+    for line in path.read_text(errors="replace").splitlines():
+        if line.startswith("{"):
+            lines.append(json.loads(line))
+    return lines
+
+
+async def test_a_request_id_reaches_the_job_and_every_worker_line_and_no_secret_is_logged(
+    settings: TestingConfig, tmp_path: Path
+) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = worker_environment(settings, LOG_FORMAT="json")
+    api_log, worker_log = tmp_path / "api.log", tmp_path / "worker.log"
+    with api_log.open("ab") as output:
+        api = subprocess.Popen(
+            [sys.executable, "-m", "bookapi.serve", "--port", str(port)],
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    worker = start_worker(env, worker_log, "logs")
+    try:
+
+        async def ready() -> bool:
+            try:
+                call(base, "GET", "/readyz")
+                return True
+            except OSError:
+                return False
+
+        await wait_until(ready, 60, "the API", every=0.2)
+        account = json.dumps({"email": "logs@example.com", "password": PASSWORD}).encode()
+        as_json = {"Content-Type": "application/json"}
+        call(base, "POST", "/api/v1/auth/register", account, **as_json)
+        tokens, _ = call(base, "POST", "/api/v1/auth/login", account, **as_json)
+        access, refresh = tokens["access_token"], tokens["refresh_token"]
+        job, headers = call(
+            base,
+            "POST",
+            "/api/v1/imports",
+            demo_file(20, CSV),
+            **{
+                "Content-Type": "text/csv",
+                "Authorization": f"Bearer {access}",
+                "X-Request-ID": TRACE,
+            },
+        )
+        assert headers["X-Request-ID"] == TRACE
+
+        async def ended() -> bool:
+            found, _ = call(
+                base, "GET", f"/api/v1/jobs/{job['id']}", Authorization=f"Bearer {access}"
+            )
+            return bool(found["state"] == "succeeded")
+
+        await wait_until(ended, 60, "the import to succeed", every=0.2)
+        renewed, _ = call(base, "POST", "/api/v1/auth/refresh", Authorization=f"Bearer {refresh}")
+        call(
+            base,
+            "POST",
+            "/api/v1/auth/logout",
+            json.dumps({"refresh_token": renewed["refresh_token"]}).encode(),
+            **as_json,
+            Authorization=f"Bearer {renewed['access_token']}",
+        )
+    finally:
+        api.terminate()
+        api.wait(30)
+        stop_worker(worker)
+
+    with direct_database(settings) as db:
+        record = db["jobs"].find_one({})
+    assert record is not None and record["request_id"] == TRACE
+
+    requests = [line["http"] for line in json_lines(api_log) if "http" in line]
+    submit = [line for line in requests if line["route"] == "/api/v1/imports"]
+    assert submit and submit[0]["request_id"] == TRACE and submit[0]["status"] == 202
+    assert submit[0]["caller"] == record["created_by"] and submit[0]["duration_ms"] > 0
+    assert {"method", "route", "status", "duration_ms", "caller", "request_id"} <= set(submit[0])
+
+    of_the_job = [line for line in json_lines(worker_log) if line.get("job_id") == job["id"]]
+    messages = " | ".join(line["message"] for line in of_the_job)
+    assert "started" in messages and "succeeded" in messages, messages
+    assert all(line.get("request_id") == TRACE for line in of_the_job), of_the_job
+
+    everything = api_log.read_text(errors="replace") + worker_log.read_text(errors="replace")
+    secrets = {
+        "password": PASSWORD,
+        "access token": access,
+        "refresh token": refresh,
+        "renewed access token": renewed["access_token"],
+        "renewed refresh token": renewed["refresh_token"],
+    }
+    for name, secret in secrets.items():
+        assert secret not in everything, f"the {name} was logged"
+    for marker in ("Bearer ", "authorization", "Authorization", "argon2"):
+        assert marker not in everything, f"{marker!r} was logged"
