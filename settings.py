@@ -82,6 +82,7 @@ ENVIRONMENT_SETTINGS = (
     "JOB_RETENTION_DAYS",
     "LOG_FORMAT",
     "LOG_LEVEL",
+    "METRICS_TOKEN",
 )
 
 
@@ -129,6 +130,7 @@ class Config:
     JOB_RETENTION_DAYS = 7.0
     LOG_FORMAT = ""  # "json" or "text"; empty: JSON lines in production, text otherwise
     LOG_LEVEL = "INFO"
+    METRICS_TOKEN = ""  # empty: /metrics is off; set: served to `Bearer <METRICS_TOKEN>`
     WS_AUTH_TIMEOUT_SECONDS = 5.0
     # Proxies in front of the API whose X-Forwarded-For is trusted (0: clients connect directly).
     TRUSTED_PROXY_HOPS = 0

@@ -17,6 +17,7 @@ from .api import (
     headers,
     job_queue,
     json_body,
+    metrics_route,
     openapi_doc,
     problems,
     pubsub,
@@ -62,6 +63,7 @@ def create_app(settings: Config | None = None) -> Quart:
     app.json = OrjsonProvider(app, fallback=app.json)
     signing_keys.init_app(app, JWTManager(app))
     request_log.init_app(app)  # first: every later hook's log lines carry the request id
+    metrics_route.init_app(app)
     problems.init_app(app)
     headers.init_app(app)
     docs_page.init_app(app)

@@ -306,6 +306,12 @@ def _run(port: int) -> int:
             servers.append(mongo)
             env["MONGO_URI"] = mongo.url
         print(f"MongoDB: {env['MONGO_URI']}\nRedis:   {env['REDIS_URL']}", flush=True)
+        if not env.get("PROMETHEUS_MULTIPROC_DIR"):
+            # hypercorn and the worker write their metrics here; /metrics adds them up.
+            metrics_dir = VAR_DIR / "metrics"
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+            metrics_dir.mkdir(parents=True)
+            env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
         bin_dir = Path(sys.executable).parent
         for celery_command in ("worker", "beat"):  # beat: the reaper and retention, periodically
             children.append(

@@ -9,7 +9,9 @@ default: in the shipped benchmark it matched uvicorn's throughput with a far sho
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 
 from settings import ConfigError, load_settings
 
@@ -72,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"bookapi: configuration error: {error}", file=sys.stderr)
         return 2
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # The server's worker processes (forked or spawned after this) write their metrics
+        # here and /metrics adds them up; a fresh folder, so no dead process's counts linger.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="bookapi-metrics-")
     serve(args.server, args.host, args.port, args.workers)
     return 0
 

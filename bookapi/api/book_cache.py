@@ -26,6 +26,7 @@ from redis.exceptions import RedisError
 
 from ..books.documents import StoredBook, etag
 from ..books.schemas import Book
+from ..metrics import BOOK_CACHE_HITS, BOOK_CACHE_MISSES
 from ..redis_store import book_changes_channel
 
 log = logging.getLogger(__name__)
@@ -62,9 +63,11 @@ class BookCache:
         entry = store.get(key) if self.trusted else None
         if entry is None or entry.expires < time.monotonic():
             self.misses += 1
+            BOOK_CACHE_MISSES.inc()
             return None
         store.move_to_end(key)
         self.hits += 1
+        BOOK_CACHE_HITS.inc()
         return entry
 
     def _put(

@@ -18,6 +18,7 @@ from quart import Quart, current_app
 from ..jobs import repository as jobs_repo
 from ..jobs.records import TASK_FOR_KIND, StoredJob
 from ..log_setup import request_id_var
+from ..metrics import DEPENDENCY_UNAVAILABLE, JOBS_SUBMITTED
 from ..redis_store import REDIS_UNAVAILABLE
 from .connections import get_db, get_gridfs
 from .problems import service_unavailable
@@ -49,10 +50,12 @@ async def submit_job(job: StoredJob) -> None:
         )
     except NOT_QUEUED as error:
         log.warning("could not queue job %s: %s", job["_id"], error)
+        DEPENDENCY_UNAVAILABLE.labels("broker").inc()
         await jobs_repo.delete_job(db, job["_id"])
         if "file_id" in job["params"]:
             await get_gridfs().delete(job["params"]["file_id"])
         raise service_unavailable("The job queue") from error
+    JOBS_SUBMITTED.labels(job["kind"]).inc()
 
 
 def init_app(app: Quart, celery: Celery) -> None:

@@ -29,6 +29,7 @@ from ..errors import (
     NotReadyError,
     StaleVersionError,
 )
+from ..metrics import DEPENDENCY_UNAVAILABLE
 from ..mongo import MONGO_UNAVAILABLE
 from ..redis_store import REDIS_UNAVAILABLE
 
@@ -137,11 +138,13 @@ async def _handle_http_exception(error: HTTPException) -> Response:
 
 async def _handle_mongo_unavailable(error: Exception) -> Response:
     log.warning("MongoDB unavailable: %s", error)
+    DEPENDENCY_UNAVAILABLE.labels("mongodb").inc()
     return problem_response(service_unavailable("MongoDB"))
 
 
 async def _handle_redis_unavailable(error: Exception) -> Response:
     log.warning("Redis unavailable: %s", error)
+    DEPENDENCY_UNAVAILABLE.labels("redis").inc()
     return problem_response(service_unavailable("Redis"))
 
 

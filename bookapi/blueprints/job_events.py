@@ -18,6 +18,7 @@ from ..errors import NotFoundError
 from ..jobs import repository as jobs_repo
 from ..jobs.records import TERMINAL_STATES, StoredJob
 from ..jobs.schemas import job_json
+from ..metrics import WEBSOCKET_LISTENERS
 
 blueprint = Blueprint("job_events", __name__, url_prefix="/api/v1")
 # With no event for this long, re-read the job: a lost "finished" event cannot hang us.
@@ -71,7 +72,7 @@ async def stream(job: StoredJob, listener: Listener) -> None:
 @blueprint.websocket("/jobs/<job_id>/events")
 async def job_events(job_id: str) -> None:
     """Live progress of a job; closed with 1001 if this process shuts down meanwhile."""
-    with shutdown_state().open_socket() as going_away:
+    with shutdown_state().open_socket() as going_away, WEBSOCKET_LISTENERS.track_inprogress():
         follow = asyncio.ensure_future(follow_job(job_id))
         stop = asyncio.ensure_future(going_away.wait())
         await asyncio.wait({follow, stop}, return_when=asyncio.FIRST_COMPLETED)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import timedelta
@@ -13,6 +14,7 @@ from pymongo import ReturnDocument
 
 from ..errors import JobFailedError
 from ..jobs.records import StoredJob
+from ..metrics import IMPORT_ROWS_PER_SECOND, JOB_DURATION, JOBS_ENDED
 from ..mongo import MONGO_UNAVAILABLE
 from ..timestamps import utc_now
 from .exporter import run_export
@@ -113,6 +115,7 @@ def execute_job(
         log.info("job %s is unknown, ended, or running elsewhere; nothing to do", job_id)
         return
     log.info("job %s (%s) started, attempt %d", job_id, job["kind"], job.get("attempts", 1))
+    started = time.monotonic()
     with Lease(store, job, shutdown) as lease:
         reporter = ProgressReporter(
             store, job["_id"], on_progress, run_id=job.get("run_id"), checkpoint=lease.checkpoint
@@ -143,4 +146,12 @@ def execute_job(
             ended = end_job(store, job, changes)
     if ended is not None:
         log.info("job %s %s", job_id, ended["state"])
+        record_metrics(ended, time.monotonic() - started, reporter.total)
     finish(store, ended, reporter)
+
+
+def record_metrics(job: StoredJob, seconds: float, rows: int | None) -> None:
+    JOBS_ENDED.labels(job["kind"], job["state"]).inc()
+    JOB_DURATION.labels(job["kind"]).observe(seconds)
+    if job["kind"] == "import" and job["state"] == "succeeded" and rows and seconds > 0:
+        IMPORT_ROWS_PER_SECOND.observe(rows / seconds)

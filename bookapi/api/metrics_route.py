@@ -1,0 +1,92 @@
+"""`GET /metrics` in Prometheus text format, and the HTTP metrics every request updates.
+
+Served only when METRICS_TOKEN is set, and only to `Authorization: Bearer <METRICS_TOKEN>`
+(Prometheus' `authorization` scrape setting): the numbers say a lot about the service, so
+they are not public. Unset, `/metrics` is 404.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import time
+from collections.abc import Callable
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
+from quart import Quart, Response, g, request
+from quart.typing import ResponseTypes
+from quart_schema import hide
+
+from ..metrics import HTTP_DURATION, HTTP_IN_FLIGHT, HTTP_REQUESTS
+from .connections import get_redis
+from .problems import APIError
+
+
+async def count_in(response: ResponseTypes) -> ResponseTypes:
+    started = g.get("metrics_started")
+    if started is not None:
+        HTTP_IN_FLIGHT.dec()
+        route = request.url_rule.rule if request.url_rule is not None else "(no route)"
+        HTTP_REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+        HTTP_DURATION.labels(route).observe(time.perf_counter() - started)
+    return response
+
+
+async def start_counting() -> None:
+    g.metrics_started = time.perf_counter()
+    HTTP_IN_FLIGHT.inc()
+
+
+# prometheus_client leaves this constructor untyped; this is the one way it is called.
+add_every_process: Callable[[CollectorRegistry], object] = MultiProcessCollector
+
+
+def registry() -> CollectorRegistry:
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        return REGISTRY
+    combined = CollectorRegistry()
+    add_every_process(combined)  # every process's samples, added up
+    return combined
+
+
+async def queue_depth(queue: str) -> bytes:
+    """Tasks waiting in the broker's queue, read at scrape time (no process owns it)."""
+    depth = GaugeMetricFamily(
+        "bookapi_job_queue_depth", "Tasks waiting in the job queue", labels=["queue"]
+    )
+    depth.add_metric([queue], await get_redis().llen(queue))
+    single = CollectorRegistry()
+    single.register(_Constant(depth))
+    return generate_latest(single)
+
+
+class _Constant:
+    def __init__(self, family: GaugeMetricFamily) -> None:
+        self.family = family
+
+    def collect(self) -> list[GaugeMetricFamily]:
+        return [self.family]
+
+
+def init_app(app: Quart) -> None:
+    app.before_request(start_counting)
+    app.after_request(count_in)
+    token = app.config["METRICS_TOKEN"]
+
+    @app.get("/metrics")
+    @hide
+    async def metrics() -> Response:
+        if not token:
+            raise APIError(404, "Metrics are off: set METRICS_TOKEN.", code="not-found")
+        given = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            raise APIError(401, "Send Authorization: Bearer <METRICS_TOKEN>.", code="unauthorized")
+        body = generate_latest(registry()) + await queue_depth(app.config["CELERY_QUEUE"])
+        return Response(body, content_type=CONTENT_TYPE_LATEST)
