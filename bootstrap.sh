@@ -111,7 +111,8 @@ ensure_bench_tools() {
 
 case "$command_name" in
   run)
-    exec .venv/bin/python -m bookapi.devstack run --port "${PORT:-5000}"
+    yes_flag=(); [ "$assume_yes" = 1 ] && yes_flag=(--yes)
+    exec .venv/bin/python -m bookapi.devstack run --port "${PORT:-5000}" "${yes_flag[@]}"
     ;;
   test)
     exec .venv/bin/python -m pytest "${pytest_args[@]}"

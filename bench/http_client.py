@@ -12,6 +12,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+
+
+class StaleConnectionError(ConnectionError):
+    """The connection was closed before any byte of the answer arrived."""
+
 
 @dataclass
 class Answer:
@@ -41,6 +47,19 @@ class Connection:
     async def request(
         self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
     ) -> Answer:
+        reused = self._streams is not None
+        try:
+            return await self._exchange(method, path, body, headers)
+        except StaleConnectionError:
+            # A kept-alive connection the server closed while it sat idle (servers may,
+            # any time): like any HTTP client, send an idempotent request again on a new one.
+            if not reused or method not in IDEMPOTENT:
+                raise
+            return await self._exchange(method, path, body, headers)
+
+    async def _exchange(
+        self, method: str, path: str, body: bytes, headers: dict[str, str] | None
+    ) -> Answer:
         reader, writer = await self._open()
         lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
         lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
@@ -56,7 +75,7 @@ class Connection:
     async def _read(self, reader: asyncio.StreamReader) -> Answer:
         status_line = await reader.readline()
         if not status_line:
-            raise ConnectionError("the server closed the connection")
+            raise StaleConnectionError("the server closed the connection before answering")
         status = int(status_line.split()[1])
         headers: dict[str, str] = {}
         while (line := await reader.readline()) not in (b"\r\n", b""):

@@ -22,7 +22,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from settings import PROJECT_DIR, read_environment
+from settings import PROJECT_DIR, load_settings, read_environment
+
+from .mongo import database_name
 
 FERRETDB_VERSION = "v1.24.2"
 FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
@@ -291,7 +293,54 @@ def start_mongo(port: int, data_dir: Path, database: str = "bookapi") -> Server:
     return _spawn("mongo", argv, port, data_dir, url, backend=postgres)
 
 
-def _run(port: int) -> int:
+DEMO_EMAIL = "demo@example.com"
+DEMO_PASSWORD = "demo password"
+DEMO_BOOKS = 300
+
+
+def _catalog_is_empty(mongo_uri: str, database: str) -> bool:
+    from pymongo import MongoClient
+
+    client: MongoClient[dict[str, object]] = MongoClient(mongo_uri, serverSelectionTimeoutMS=5000)
+    with client:
+        db = client[database]
+        return db["books"].estimated_document_count() == 0 and db["users"].count_documents({}) == 0
+
+
+def _wants_demo_data(assume_yes: bool) -> bool:
+    question = f"The catalog is empty: load demo data ({DEMO_BOOKS} books, a demo account)?"
+    if assume_yes:
+        print(f"{question} yes (-y)", flush=True)
+        return True
+    if not sys.stdin.isatty():
+        print(f"{question} no terminal to ask; rerun with -y to load it", flush=True)
+        return False
+    return input(f"{question} [Y/n] ").strip().lower() in ("", "y", "yes")
+
+
+def offer_demo_data(env: dict[str, str], assume_yes: bool) -> bool:
+    """On an empty database, offer the demo account and books; True if they were loaded."""
+    database = database_name(load_settings(env))
+    if not _catalog_is_empty(env["MONGO_URI"], database) or not _wants_demo_data(assume_yes):
+        return False
+    quart = [sys.executable, "-m", "quart", "--app", "bookapi.app"]
+    for command, stdin in (
+        (["create-user", DEMO_EMAIL], DEMO_PASSWORD + "\n"),
+        (["demo-books", str(DEMO_BOOKS), "--owner", DEMO_EMAIL, "--seed", "1"], ""),
+    ):
+        subprocess.run(
+            quart + command,
+            input=stdin,
+            text=True,
+            env=env,
+            cwd=PROJECT_DIR,
+            check=True,
+            capture_output=True,
+        )
+    return True
+
+
+def _run(port: int, assume_yes: bool = False) -> int:
     env = dict(read_environment())
     servers: list[Server] = []
     children: list[subprocess.Popen[bytes]] = []
@@ -306,6 +355,7 @@ def _run(port: int) -> int:
             servers.append(mongo)
             env["MONGO_URI"] = mongo.url
         print(f"MongoDB: {env['MONGO_URI']}\nRedis:   {env['REDIS_URL']}", flush=True)
+        demo_loaded = offer_demo_data(env, assume_yes)
         if not env.get("PROMETHEUS_MULTIPROC_DIR"):
             # hypercorn and the worker write their metrics here; /metrics adds them up.
             metrics_dir = VAR_DIR / "metrics"
@@ -335,7 +385,11 @@ def _run(port: int) -> int:
                 env=env,
             )
         )
-        print(f"bookapi on http://127.0.0.1:{port} (docs at /docs); Ctrl-C stops it", flush=True)
+        base = f"http://127.0.0.1:{port}"
+        print(f"bookapi on {base}: console {base}/, API docs {base}/docs", flush=True)
+        if demo_loaded:
+            print(f"demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}", flush=True)
+        print("Ctrl-C stops it", flush=True)
         # Explicit handlers: a shell's background job starts with SIGINT ignored.
         signal.signal(signal.SIGINT, _interrupt)
         signal.signal(signal.SIGTERM, _interrupt)
@@ -371,6 +425,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="start local servers, the worker and hypercorn")
     run.add_argument("--port", type=int, default=5000)
+    run.add_argument("--yes", action="store_true", help="load demo data without asking")
     commands.add_parser("build-ferretdb", help="build FerretDB into var/bin if no mongod")
     args = parser.parse_args(argv)
     try:
@@ -378,7 +433,7 @@ def main(argv: list[str] | None = None) -> int:
             if shutil.which("mongod") is None:
                 print(build_ferretdb())
             return 0
-        return _run(args.port)
+        return _run(args.port, args.yes)
     except DevStackError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

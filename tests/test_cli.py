@@ -9,8 +9,19 @@ from pathlib import Path
 from quart.typing import TestClientProtocol as Client
 
 from bookapi.books.schemas import BookIn
+from bookapi.devstack import DEMO_BOOKS, DEMO_EMAIL, DEMO_PASSWORD, offer_demo_data
 from settings import TestingConfig
-from tests.helpers import DUNE, PASSWORD, bearer, direct_database, login, register, run_cli
+from tests.helpers import (
+    DUNE,
+    PASSWORD,
+    bearer,
+    count_books,
+    direct_database,
+    login,
+    register,
+    run_cli,
+    worker_environment,
+)
 
 
 def create_admin(
@@ -94,3 +105,15 @@ async def test_import_books_and_demo_books_into_the_database(
         assert db["jobs"].count_documents({"state": "succeeded"}) == 2
     unknown = run_cli(settings, "import-books", str(out), "--owner", "nobody@example.com")
     assert unknown.returncode != 0 and "no user" in unknown.stderr
+
+
+async def test_a_first_run_offers_demo_data_once(settings: TestingConfig, client: Client) -> None:
+    env = worker_environment(settings)
+    assert offer_demo_data(env, assume_yes=True) is True
+    assert count_books(settings) == DEMO_BOOKS
+    login = await client.post(
+        "/api/v1/auth/login", json={"email": DEMO_EMAIL, "password": DEMO_PASSWORD}
+    )
+    assert login.status_code == 200
+    assert offer_demo_data(env, assume_yes=True) is False, "only on an empty database"
+    assert count_books(settings) == DEMO_BOOKS

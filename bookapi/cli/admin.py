@@ -1,4 +1,5 @@
-"""`quart --app bookapi.app create-admin EMAIL`: the only way to make an admin."""
+"""`quart --app bookapi.app create-admin EMAIL` (the only way to make an admin) and
+`create-user EMAIL` (an ordinary account, as registering makes one; for scripts)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from settings import Config
 
 from ..auth import users as users_repo
 from ..auth.schemas import RegisterIn
+from ..errors import DuplicateEmailError
 from ..mongo import close_async_client, create_async_client, database_name
 
 
@@ -43,9 +45,36 @@ async def make_admin(settings: Config, email: str) -> str:
         await close_async_client(client)
 
 
+async def make_user(settings: Config, email: str) -> str:
+    """Create `email` as an ordinary user unless it exists; say which happened."""
+    client = create_async_client(settings)
+    db = client[database_name(settings)]
+    try:
+        await users_repo.ensure_user_indexes(db)
+        try:
+            account = RegisterIn(email=email, password=_read_password())
+        except ValidationError as error:
+            raise click.ClickException(
+                "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in error.errors())
+            ) from error
+        try:
+            await users_repo.insert_user(db, account.email, account.password, None)
+        except DuplicateEmailError:
+            return f"{account.email} exists already"
+        return f"created user {account.email}"
+    finally:
+        await close_async_client(client)
+
+
 def init_app(app: Quart, settings: Config) -> None:
     @app.cli.command("create-admin")
     @click.argument("email")
     def create_admin(email: str) -> None:
         """Promote EMAIL to admin, or create it as an admin (password from a prompt or stdin)."""
         click.echo(asyncio.run(make_admin(settings, email)))
+
+    @app.cli.command("create-user")
+    @click.argument("email")
+    def create_user(email: str) -> None:
+        """Create EMAIL as an ordinary user (password from a prompt or stdin)."""
+        click.echo(asyncio.run(make_user(settings, email)))
