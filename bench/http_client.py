@@ -12,8 +12,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
-
 
 class StaleConnectionError(ConnectionError):
     """The connection was closed before any byte of the answer arrived."""
@@ -51,9 +49,10 @@ class Connection:
         try:
             return await self._exchange(method, path, body, headers)
         except StaleConnectionError:
-            # A kept-alive connection the server closed while it sat idle (servers may,
-            # any time): like any HTTP client, send an idempotent request again on a new one.
-            if not reused or method not in IDEMPOTENT:
+            # A kept-alive connection the server closed while it sat idle (servers may, any
+            # time), before a byte of the answer: send the request again on a new one. Not
+            # only idempotent ones: a soak's POST sent twice would show as a 409, an error.
+            if not reused:
                 raise
             return await self._exchange(method, path, body, headers)
 
