@@ -32,7 +32,7 @@ from .blueprints import job_events as job_events_routes
 from .books.repository import ensure_book_indexes
 from .cli import admin, bulk
 from .jobs.repository import ensure_job_indexes
-from .log_setup import configure_logging
+from .observability.logs import configure_logging
 from .worker.celery_app import create_celery
 
 

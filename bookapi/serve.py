@@ -9,13 +9,18 @@ default: in the shipped benchmark it matched uvicorn's throughput with a far sho
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
+import signal
+import socket
 import sys
 import tempfile
+from types import FrameType
 
 from settings import ConfigError, load_settings
 
 APP = "bookapi.asgi:app"
+GRACEFUL_TIMEOUT_SECONDS = 20
 SERVERS = ("granian", "uvicorn", "hypercorn")
 
 
@@ -46,9 +51,7 @@ def serve(server: str, host: str, port: int, workers: int) -> None:
             timeout_graceful_shutdown=20,
         )
     elif server == "hypercorn":
-        from .hypercorn_workers import run
-
-        exit_code = run(APP, host, port, workers)
+        exit_code = run_hypercorn(APP, host, port, workers)
         if exit_code:
             sys.exit(exit_code)
     else:
@@ -65,6 +68,55 @@ def serve(server: str, host: str, port: int, workers: int) -> None:
             log_access=False,
             workers_kill_timeout=20,
         ).serve()
+
+
+def hypercorn_worker(app_path: str, fd: int) -> None:
+    import importlib
+
+    import uvloop
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+
+    module_name, _, attribute = app_path.partition(":")
+    app = getattr(importlib.import_module(module_name), attribute)  # built in this process
+    config = Config()
+    config.bind = [f"fd://{fd}"]
+    config.accesslog = None
+    config.graceful_timeout = GRACEFUL_TIMEOUT_SECONDS
+    uvloop.run(serve(app, config, mode="asgi"))
+
+
+def run_hypercorn(app_path: str, host: str, port: int, workers: int) -> int:
+    """Hypercorn with several worker processes that each handle their own SIGTERM.
+
+    `hypercorn.run` gives its workers no signal handler (it stops them through a shared
+    event), so the app could not close its websockets with 1001 before the graceful drain
+    ended in cancellation (1011). Here the parent binds the socket, forks the workers, and
+    forwards SIGTERM and SIGINT to them; each runs `hypercorn.asyncio.serve` with
+    hypercorn's own signal handling, in front of which the app puts its going-away
+    handler. The exit code is the first failing worker's, else 0."""
+    listener = socket.create_server((host, port), backlog=2048)
+    listener.set_inheritable(True)
+    fork = multiprocessing.get_context("fork")
+    processes = [
+        fork.Process(target=hypercorn_worker, args=(app_path, listener.fileno()))
+        for _ in range(max(1, workers))
+    ]
+    for process in processes:
+        process.start()
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        for process in processes:
+            if process.pid is not None and process.exitcode is None:
+                os.kill(process.pid, signum)
+
+    # Installed after the forks: a worker keeps the default handlers until hypercorn's own.
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    for process in processes:
+        process.join()
+    listener.close()
+    return next((process.exitcode for process in processes if process.exitcode), 0)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,7 +26,7 @@ from redis.exceptions import RedisError
 
 from ..books.documents import StoredBook, etag
 from ..books.schemas import Book
-from ..metrics import BOOK_CACHE_HITS, BOOK_CACHE_MISSES
+from ..observability.metrics import BOOK_CACHE_HITS, BOOK_CACHE_MISSES
 from ..redis_store import book_changes_channel
 
 log = logging.getLogger(__name__)

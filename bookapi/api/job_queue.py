@@ -17,8 +17,8 @@ from quart import Quart, current_app
 
 from ..jobs import repository as jobs_repo
 from ..jobs.records import TASK_FOR_KIND, StoredJob
-from ..log_setup import request_id_var
-from ..metrics import DEPENDENCY_UNAVAILABLE, JOBS_SUBMITTED
+from ..observability.logs import request_id_var
+from ..observability.metrics import DEPENDENCY_UNAVAILABLE, JOBS_SUBMITTED
 from ..redis_store import REDIS_UNAVAILABLE
 from .connections import get_db, get_gridfs
 from .problems import service_unavailable

@@ -24,7 +24,7 @@ from quart import Quart, Response, g, request
 from quart.typing import ResponseTypes
 from quart_schema import hide
 
-from ..metrics import HTTP_DURATION, HTTP_IN_FLIGHT, HTTP_REQUESTS
+from ..observability.metrics import HTTP_DURATION, HTTP_IN_FLIGHT, HTTP_REQUESTS
 from .connections import get_redis
 from .problems import APIError
 

@@ -29,8 +29,8 @@ from ..errors import (
     NotReadyError,
     StaleVersionError,
 )
-from ..metrics import DEPENDENCY_UNAVAILABLE
 from ..mongo import MONGO_UNAVAILABLE
+from ..observability.metrics import DEPENDENCY_UNAVAILABLE
 from ..redis_store import REDIS_UNAVAILABLE
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"

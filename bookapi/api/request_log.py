@@ -2,7 +2,7 @@
 
 The id is the client's `X-Request-ID` when it is printable ASCII of at most 128 characters
 (a proxy's or a caller's own), else a new one; it is returned on every response, put on
-every log line of the request (log_setup.request_id_var) and passed on to the jobs the
+every log line of the request (observability.logs.request_id_var) and passed on to the jobs the
 request submits. The line says method, route template, status, duration, caller id and
 request id; never headers, bodies or tokens.
 """
@@ -17,7 +17,7 @@ import uuid
 from quart import Quart, g, request, websocket
 from quart.typing import ResponseTypes
 
-from ..log_setup import request_id_var
+from ..observability.logs import request_id_var
 
 HEADER = "X-Request-ID"
 ACCEPTABLE_ID = re.compile(r"[\x21-\x7e]{1,128}")

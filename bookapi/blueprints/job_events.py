@@ -18,7 +18,7 @@ from ..errors import NotFoundError
 from ..jobs import repository as jobs_repo
 from ..jobs.records import TERMINAL_STATES, StoredJob
 from ..jobs.schemas import job_json
-from ..metrics import WEBSOCKET_LISTENERS
+from ..observability.metrics import WEBSOCKET_LISTENERS
 
 blueprint = Blueprint("job_events", __name__, url_prefix="/api/v1")
 # With no event for this long, re-read the job: a lost "finished" event cannot hang us.

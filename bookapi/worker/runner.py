@@ -14,8 +14,8 @@ from pymongo import ReturnDocument
 
 from ..errors import JobFailedError
 from ..jobs.records import StoredJob
-from ..metrics import IMPORT_ROWS_PER_SECOND, JOB_DURATION, JOBS_ENDED
 from ..mongo import MONGO_UNAVAILABLE
+from ..observability.metrics import IMPORT_ROWS_PER_SECOND, JOB_DURATION, JOBS_ENDED
 from ..timestamps import utc_now
 from .exporter import run_export
 from .importer import run_import

@@ -11,8 +11,8 @@ from celery.signals import setup_logging, worker_shutting_down
 from settings import Config
 
 from ..jobs.records import TASK_FOR_KIND, StoredJob
-from ..log_setup import configure_logging, job_id_var, request_id_var
 from ..mongo import MONGO_UNAVAILABLE
+from ..observability.logs import configure_logging, job_id_var, request_id_var
 from .lease import ShutdownFlag
 from .reaper import reap_stalled_jobs
 from .retention import purge_expired_jobs
