@@ -12,6 +12,7 @@ from settings import Config, load_settings
 from .api import (
     body_limits,
     connections,
+    console_page,
     docs_page,
     going_away,
     headers,
@@ -67,6 +68,7 @@ def create_app(settings: Config | None = None) -> Quart:
     problems.init_app(app)
     headers.init_app(app)
     docs_page.init_app(app)
+    console_page.init_app(app)
     going_away.init_app(app)
     openapi_doc.init_app(app)
     body_limits.init_app(app)
