@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
-from .app import create_app
+from typing import Any
 
-app = create_app()
+from .app import create_app
+from .observability.tracing import start_tracing, trace_asgi
+
+app: Any = create_app()
+if start_tracing("bookapi-api"):
+    app = trace_asgi(app)  # every request and websocket a server span

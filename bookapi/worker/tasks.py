@@ -6,13 +6,19 @@ from __future__ import annotations
 import logging
 
 from celery import Celery
-from celery.signals import setup_logging, worker_shutting_down
+from celery.signals import (
+    setup_logging,
+    worker_init,
+    worker_process_init,
+    worker_shutting_down,
+)
 
 from settings import Config
 
 from ..jobs.records import TASK_FOR_KIND, StoredJob
 from ..mongo import MONGO_UNAVAILABLE
 from ..observability.logs import configure_logging, job_id_var, request_id_var
+from ..observability.tracing import start_tracing
 from .lease import ShutdownFlag
 from .reaper import reap_stalled_jobs
 from .retention import purge_expired_jobs
@@ -37,6 +43,18 @@ def register_tasks(celery: Celery, settings: Config) -> None:
         configure_logging(settings)
 
     setup_logging.connect(use_our_logging, weak=False)
+
+    # Tracing starts in the process that runs tasks: each prefork child after the fork (an
+    # exporter thread does not survive one), or the worker itself with the solo pool.
+    def trace_pool_process(**_: object) -> None:
+        start_tracing("bookapi-worker")
+
+    def trace_solo_worker(sender: object = None, **_: object) -> None:
+        if "solo" in str(getattr(sender, "pool_cls", "")).lower():
+            start_tracing("bookapi-worker")
+
+    worker_process_init.connect(trace_pool_process, weak=False)
+    worker_init.connect(trace_solo_worker, weak=False)
     # Made here, in the worker's main process before its pool forks, so every process of
     # the pool sees the main process set it on SIGTERM (warm shutdown).
     shutdown = ShutdownFlag()

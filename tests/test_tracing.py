@@ -1,0 +1,175 @@
+"""Tracing when asked for: with OTEL_EXPORTER_OTLP_ENDPOINT set, the API and the worker send
+spans to it, and the request that submits an import and the task that runs it are one
+trace with MongoDB and Redis spans in it. Unset, nothing is started: no provider, no
+instrumentation, the app served as it is."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import urllib.request
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from bookapi.books.demo import demo_file
+from bookapi.books.files import CSV
+from bookapi.devstack import free_port
+from settings import PROJECT_DIR, TestingConfig
+from tests.helpers import (
+    PASSWORD,
+    bearer,
+    start_worker,
+    stop_worker,
+    wait_until,
+    worker_environment,
+)
+
+Span = dict[str, Any]
+
+
+class Collector:
+    """An OTLP/HTTP trace receiver on a free port that keeps every span it is sent."""
+
+    def __init__(self) -> None:
+        self.spans: list[Span] = []
+        collector = self
+
+        class Receive(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (the http.server naming)
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                request = ExportTraceServiceRequest()
+                request.ParseFromString(body)
+                for resource in request.resource_spans:
+                    service = next(
+                        a.value.string_value
+                        for a in resource.resource.attributes
+                        if a.key == "service.name"
+                    )
+                    for scope in resource.scope_spans:
+                        for span in scope.spans:
+                            collector.spans.append(
+                                {
+                                    "service": service,
+                                    "name": span.name,
+                                    "trace": span.trace_id.hex(),
+                                    "attributes": {a.key: a.value for a in span.attributes},
+                                }
+                            )
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.end_headers()
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Receive)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def collector() -> Iterator[Collector]:
+    receiving = Collector()
+    yield receiving
+    receiving.server.shutdown()
+    receiving.server.server_close()
+
+
+def call(base: str, path: str, body: bytes, headers: dict[str, str]) -> Any:
+    request = urllib.request.Request(f"{base}{path}", data=body, headers=headers)
+    with urllib.request.urlopen(request, timeout=15) as response:
+        return json.loads(response.read())
+
+
+async def test_one_trace_from_the_request_to_the_task_with_database_spans(
+    settings: TestingConfig, collector: Collector, tmp_path: Path
+) -> None:
+    env = worker_environment(
+        settings, OTEL_EXPORTER_OTLP_ENDPOINT=collector.url, OTEL_BSP_SCHEDULE_DELAY="200"
+    )
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with (tmp_path / "api.log").open("ab") as log:
+        api = subprocess.Popen(
+            [sys.executable, "-m", "bookapi.serve", "--port", str(port)],
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    worker = start_worker(env, tmp_path / "worker.log", "traced")
+    try:
+
+        async def answers() -> bool:
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=2):
+                    return True
+            except OSError:
+                return False
+
+        await wait_until(answers, 60, "the API", every=0.2)
+        account = json.dumps({"email": "traced@example.com", "password": PASSWORD}).encode()
+        as_json = {"Content-Type": "application/json"}
+        call(base, "/api/v1/auth/register", account, as_json)
+        access = call(base, "/api/v1/auth/login", account, as_json)["access_token"]
+        job = call(
+            base,
+            "/api/v1/imports",
+            demo_file(10, CSV),
+            {"Content-Type": "text/csv", **bearer(access)},
+        )
+
+        def submit_trace() -> str | None:
+            for span in collector.spans:
+                route = span["attributes"].get("http.route")
+                if (
+                    span["service"] == "bookapi-api"
+                    and span["name"].startswith("POST")
+                    and ("imports" in span["name"] or (route and "imports" in route.string_value))
+                ):
+                    return str(span["trace"])
+            return None
+
+        async def task_span_in_the_same_trace() -> bool:
+            trace = submit_trace()
+            return trace is not None and any(
+                span["service"] == "bookapi-worker" and span["trace"] == trace
+                for span in collector.spans
+            )
+
+        await wait_until(task_span_in_the_same_trace, 60, "the task's span in the request's trace")
+    finally:
+        api.terminate()
+        api.wait(30)
+        stop_worker(worker)
+    trace = submit_trace()
+    in_trace = [span for span in collector.spans if span["trace"] == trace]
+    services = {span["service"] for span in in_trace}
+    assert services == {"bookapi-api", "bookapi-worker"}, services
+    systems = {
+        span["attributes"]["db.system"].string_value
+        for span in collector.spans
+        if "db.system" in span["attributes"]
+    }
+    assert {"mongodb", "redis"} <= systems, systems
+    assert job["id"]
+
+
+def test_without_an_endpoint_nothing_is_traced(settings: TestingConfig) -> None:
+    probe = (
+        "import bookapi.asgi, pymongo.monitoring as m; from opentelemetry import trace; "
+        "print(type(bookapi.asgi.app).__name__, type(trace.get_tracer_provider()).__name__, "
+        "len(m._LISTENERS.command_listeners))"
+    )
+    env = {k: v for k, v in worker_environment(settings).items() if not k.startswith("OTEL_")}
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=PROJECT_DIR, env=env, capture_output=True, text=True
+    )
+    assert result.stdout.split() == ["Quart", "ProxyTracerProvider", "0"], result.stderr[-2000:]
