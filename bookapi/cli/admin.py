@@ -25,6 +25,16 @@ def _read_password() -> str:
     return sys.stdin.readline().rstrip("\n")
 
 
+def _new_account(email: str) -> RegisterIn:
+    """`email` and a password read from the terminal or stdin, checked as a registration."""
+    try:
+        return RegisterIn(email=email, password=_read_password())
+    except ValidationError as error:
+        raise click.ClickException(
+            "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in error.errors())
+        ) from error
+
+
 async def make_admin(settings: Config, email: str) -> str:
     """Promote `email` to admin, or create it as one; say which happened."""
     client = create_async_client(settings)
@@ -33,12 +43,7 @@ async def make_admin(settings: Config, email: str) -> str:
         await users_repo.ensure_user_indexes(db)
         if await users_repo.set_role(db, email, "admin"):
             return f"{email} is now an admin"
-        try:
-            account = RegisterIn(email=email, password=_read_password())
-        except ValidationError as error:
-            raise click.ClickException(
-                "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in error.errors())
-            ) from error
+        account = _new_account(email)
         await users_repo.insert_user(db, account.email, account.password, None, role="admin")
         return f"created admin {account.email}"
     finally:
@@ -51,12 +56,7 @@ async def make_user(settings: Config, email: str) -> str:
     db = client[database_name(settings)]
     try:
         await users_repo.ensure_user_indexes(db)
-        try:
-            account = RegisterIn(email=email, password=_read_password())
-        except ValidationError as error:
-            raise click.ClickException(
-                "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in error.errors())
-            ) from error
+        account = _new_account(email)
         try:
             await users_repo.insert_user(db, account.email, account.password, None)
         except DuplicateEmailError:
