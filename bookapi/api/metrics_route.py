@@ -1,4 +1,5 @@
-"""`GET /metrics` in Prometheus text format, and the HTTP metrics every request updates.
+"""`GET /metrics` in Prometheus text format (the HTTP metrics are counted in request_log.py,
+in the one hook pair every request passes).
 
 Served only when METRICS_TOKEN is set, and only to `Authorization: Bearer <METRICS_TOKEN>`
 (Prometheus' `authorization` scrape setting): the numbers say a lot about the service, so
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import hmac
 import os
-import time
 from collections.abc import Callable
 
 from prometheus_client import (
@@ -20,29 +20,11 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
-from quart import Quart, Response, g, request
-from quart.typing import ResponseTypes
+from quart import Quart, Response, request
 from quart_schema import hide
 
-from ..observability.metrics import HTTP_DURATION, HTTP_IN_FLIGHT, HTTP_REQUESTS
 from .connections import get_redis
 from .problems import APIError
-
-
-async def count_in(response: ResponseTypes) -> ResponseTypes:
-    started = g.get("metrics_started")
-    if started is not None:
-        HTTP_IN_FLIGHT.dec()
-        route = request.url_rule.rule if request.url_rule is not None else "(no route)"
-        HTTP_REQUESTS.labels(request.method, route, str(response.status_code)).inc()
-        HTTP_DURATION.labels(route).observe(time.perf_counter() - started)
-    return response
-
-
-async def start_counting() -> None:
-    g.metrics_started = time.perf_counter()
-    HTTP_IN_FLIGHT.inc()
-
 
 # prometheus_client leaves this constructor untyped; this is the one way it is called.
 add_every_process: Callable[[CollectorRegistry], object] = MultiProcessCollector
@@ -76,8 +58,6 @@ class _Constant:
 
 
 def init_app(app: Quart) -> None:
-    app.before_request(start_counting)
-    app.after_request(count_in)
     token = app.config["METRICS_TOKEN"]
 
     @app.get("/metrics")

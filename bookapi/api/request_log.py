@@ -1,4 +1,5 @@
-"""X-Request-ID and one log line per request.
+"""X-Request-ID, one log line per request, and the HTTP metrics: one hook before and one
+after every request (each hook costs a call per request, so these share theirs).
 
 The id is the client's `X-Request-ID` when it is printable ASCII of at most 128 characters
 (a proxy's or a caller's own), else a new one; it is returned on every response, put on
@@ -18,6 +19,7 @@ from quart import Quart, g, request, websocket
 from quart.typing import ResponseTypes
 
 from ..observability.logs import request_id_var
+from ..observability.metrics import HTTP_DURATION, HTTP_IN_FLIGHT, HTTP_REQUESTS
 
 HEADER = "X-Request-ID"
 ACCEPTABLE_ID = re.compile(r"[\x21-\x7e]{1,128}")
@@ -38,6 +40,7 @@ async def start_request() -> None:
     g.request_id = request_id_from(request.headers.get(HEADER))
     request_id_var.set(g.request_id)
     g.request_started = time.perf_counter()
+    HTTP_IN_FLIGHT.inc()
 
 
 async def start_websocket() -> None:
@@ -48,19 +51,29 @@ async def start_websocket() -> None:
 async def finish_request(response: ResponseTypes) -> ResponseTypes:
     request_id = g.get("request_id") or request_id_from(None)
     response.headers[HEADER] = request_id
+    rule = request.url_rule
+    route = rule.rule if rule is not None else "(no route)"
+    method = request.method
     started = g.get("request_started")
-    duration_ms = round((time.perf_counter() - started) * 1000, 2) if started else None
-    route = request.url_rule.rule if request.url_rule is not None else "(no route)"
+    duration_ms = None
+    if started is not None:  # else a hook before ours refused it: it was never counted in
+        seconds = time.perf_counter() - started
+        duration_ms = round(seconds * 1000, 2)
+        HTTP_IN_FLIGHT.dec()
+        HTTP_REQUESTS.labels(method, route, str(response.status_code)).inc()
+        HTTP_DURATION.labels(route).observe(seconds)
+    if not log.isEnabledFor(logging.INFO):
+        return response
     caller = g.get("caller")
     log.info(
         "%s %s %s %s ms",
-        request.method,
+        method,
         route,
         response.status_code,
         duration_ms,
         extra={
             "http": {
-                "method": request.method,
+                "method": method,
                 "route": route,
                 "status": response.status_code,
                 "duration_ms": duration_ms,
