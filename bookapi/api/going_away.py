@@ -2,11 +2,18 @@
 
 No ASGI server tells an app that it is about to stop while connections are still open:
 Granian drops websockets without a close frame, uvicorn closes them with 1012, hypercorn
-waits out its graceful timeout. So the app puts its own SIGTERM handler in front of the
-server's (Granian and uvicorn install Python-level ones; asyncio's, as in hypercorn, run
-on their own): it tells each socket to close with 1001, waits for them (at most
-CLOSE_WAIT_SECONDS), then hands the signal on. HTTP requests in flight are the server's
-to drain, which all three do.
+waits out its graceful timeout. So the app goes in front of the server's SIGTERM handler:
+it tells each socket to close with 1001, waits for them (at most CLOSE_WAIT_SECONDS),
+then hands the signal on. Two kinds of handler to go in front of:
+
+- A Python-level one (uvicorn): replaced with ours, which calls it afterwards.
+- One the event loop dispatches (Granian, hypercorn: `loop.add_signal_handler`). uvloop
+  and asyncio run those from their wakeup pipe whatever Python handler is installed, so
+  replacing the Python handler would only race the server. Ours takes the loop's SIGTERM
+  slot instead, and hands on by raising SIGINT, which both servers handle as the same
+  graceful stop; we only do so when the loop dispatches SIGINT too.
+
+HTTP requests in flight are the server's to drain, which all three do.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ import asyncio
 import logging
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 from typing import Any
@@ -60,31 +67,60 @@ def shutdown_state() -> ShutdownState:
     return state
 
 
+def dispatched_by_loop(handler: object, loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether `handler` is the stub a loop installs for a signal it dispatches itself:
+    uvloop's is a method of the loop, asyncio's a no-op function of its own module."""
+    return getattr(handler, "__self__", None) is loop or (
+        getattr(handler, "__module__", None) == "asyncio.unix_events"
+    )
+
+
 def init_app(app: Quart) -> None:
     state = ShutdownState()
     app.extensions["shutdown_state"] = state
     installed: dict[str, Any] = {}
+    closing: set[asyncio.Task[None]] = set()  # a task the loop holds only weakly
+
+    def close_then(pass_on: Callable[[], None]) -> None:
+        task = asyncio.get_running_loop().create_task(state.close_sockets())
+        closing.add(task)
+
+        def closed(done: asyncio.Task[None]) -> None:
+            closing.discard(done)
+            pass_on()
+
+        task.add_done_callback(closed)
 
     @app.before_serving
     async def put_handler_in_front_of_the_servers() -> None:
-        previous = signal.getsignal(signal.SIGTERM)
-        if threading.current_thread() is not threading.main_thread() or not callable(previous):
-            # No server handler to go in front of (a test client), or not allowed here.
-            return
+        if threading.current_thread() is not threading.main_thread():
+            return  # signal handlers can only be set here
         loop = asyncio.get_running_loop()
+        previous = signal.getsignal(signal.SIGTERM)
+        if dispatched_by_loop(previous, loop) and dispatched_by_loop(
+            signal.getsignal(signal.SIGINT), loop
+        ):
 
-        async def close_then_pass_on(signum: int, frame: FrameType | None) -> None:
-            await state.close_sockets()
-            previous(signum, frame)
+            def on_loop_sigterm() -> None:
+                if state.going_away.is_set():  # a second SIGTERM goes straight through
+                    signal.raise_signal(signal.SIGINT)
+                else:
+                    close_then(lambda: signal.raise_signal(signal.SIGINT))
 
-        def on_sigterm(signum: int, frame: FrameType | None) -> None:
-            signal.signal(signal.SIGTERM, previous)  # a second SIGTERM goes straight through
-            loop.call_soon_threadsafe(lambda: loop.create_task(close_then_pass_on(signum, frame)))
+            loop.add_signal_handler(signal.SIGTERM, on_loop_sigterm)
+        elif callable(previous):
 
-        signal.signal(signal.SIGTERM, on_sigterm)
-        installed["previous"] = previous
+            def on_sigterm(signum: int, frame: FrameType | None) -> None:
+                signal.signal(signal.SIGTERM, previous)  # a second SIGTERM goes straight through
+                loop.call_soon_threadsafe(close_then, lambda: previous(signum, frame))
+
+            signal.signal(signal.SIGTERM, on_sigterm)
+            installed["previous"] = previous
+        # else no server handler to go in front of (a test client)
 
     @app.after_serving
-    async def restore_the_servers_handler() -> None:
+    async def close_sockets_and_restore_the_servers_handler() -> None:
+        if state.open_sockets:  # the server stopped some other way (SIGINT, say)
+            await state.close_sockets()
         if "previous" in installed and threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, installed.pop("previous"))
