@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +19,7 @@ from bookapi.api.book_cache import BookCache
 from bookapi.app import create_app
 from bookapi.devstack import free_port, start_redis
 from bookapi.errors import NotFoundError
-from settings import PROJECT_DIR, TestingConfig
+from settings import TestingConfig
 from tests.helpers import (
     DUNE,
     bearer,
@@ -30,6 +28,7 @@ from tests.helpers import (
     wait_until,
     worker_environment,
 )
+from tests.served import start_api, stop_api, until_ready
 
 BOOKS = "/api/v1/books"
 
@@ -115,22 +114,20 @@ async def test_list_pages_are_cached_until_any_book_changes(
     assert [item["title"] for item in fresh["items"]] == ["Another", "Behind"]
 
 
-def start_api_process(settings: TestingConfig, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = worker_environment(settings)
-    argv = [sys.executable, "-m", "bookapi.serve", "--port", str(port)]
-    with log.open("ab") as out:
-        process = subprocess.Popen(argv, cwd=PROJECT_DIR, env=env, stdout=out, stderr=out)
-    return process, f"http://127.0.0.1:{port}"
-
-
 @pytest.fixture
-def two_api_processes(settings: TestingConfig, tmp_path: Path) -> Iterator[list[str]]:
-    started = [start_api_process(settings, tmp_path / f"api{n}.log") for n in range(2)]
-    yield [url for _, url in started]
-    for process, _ in started:
-        process.terminate()
-        process.wait(20)
+async def two_api_processes(settings: TestingConfig, tmp_path: Path) -> AsyncIterator[list[str]]:
+    env = worker_environment(settings)
+    ports = [free_port() for _ in range(2)]
+    logs = [tmp_path / f"api{n}.log" for n in range(2)]
+    processes = [start_api(env, log, port) for log, port in zip(logs, ports, strict=True)]
+    urls = [f"http://127.0.0.1:{port}" for port in ports]
+    try:
+        for url, process, log in zip(urls, processes, logs, strict=True):
+            await until_ready(url, process, log)
+        yield urls
+    finally:
+        for process in processes:
+            stop_api(process)
 
 
 async def test_a_change_through_one_process_reaches_the_others_cache(
@@ -139,13 +136,6 @@ async def test_a_change_through_one_process_reaches_the_others_cache(
     writer, reader = two_api_processes
     token = await mint_access_token(app)
 
-    async def both_ready() -> bool:
-        try:
-            return all(http("GET", f"{url}/readyz")["status"] == "ok" for url in (writer, reader))
-        except OSError:
-            return False
-
-    await wait_until(both_ready, 60, "two API processes")
     book = http("POST", f"{writer}{BOOKS}", DUNE, token)
     url = f"{reader}{BOOKS}/{book['id']}"
 

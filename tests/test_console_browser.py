@@ -9,10 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,9 +23,9 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from bookapi.books.demo import demo_books, demo_file
 from bookapi.books.files import CSV
-from bookapi.devstack import free_port
-from settings import PROJECT_DIR, TestingConfig
-from tests.helpers import PASSWORD, start_worker, stop_worker, wait_until, worker_environment
+from settings import TestingConfig
+from tests.helpers import PASSWORD, worker_environment
+from tests.served import call, served_api
 
 ROWS = 120
 EMAIL = "reader@example.com"
@@ -57,77 +54,52 @@ def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
         driver.quit()
 
 
-@pytest.fixture
-def served(settings: TestingConfig, tmp_path: Path) -> Iterator[str]:
-    env = worker_environment(settings)
-    port = free_port()
-    with (tmp_path / "api.log").open("ab") as log:
-        api = subprocess.Popen(
-            [sys.executable, "-m", "bookapi.serve", "--port", str(port)],
-            cwd=PROJECT_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    worker = start_worker(env, tmp_path / "worker.log", "console")
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        api.terminate()
-        api.wait(30)
-        stop_worker(worker)
-
-
 async def test_sign_in_import_watch_search_and_export_in_a_browser(
-    browser: webdriver.Chrome, served: str, tmp_path: Path
+    browser: webdriver.Chrome, settings: TestingConfig, tmp_path: Path
 ) -> None:
-    async def answers() -> bool:
-        try:
-            with urllib.request.urlopen(f"{served}/readyz", timeout=2):
-                return True
-        except OSError:
-            return False
+    async with served_api(worker_environment(settings), tmp_path, worker="console") as served:
+        registered = call(
+            served,
+            "POST",
+            "/api/v1/auth/register",
+            json.dumps({"email": EMAIL, "password": PASSWORD}).encode(),
+            {"Content-Type": "application/json"},
+        )
+        assert registered.status == 201, registered
+        upload = tmp_path / "books.csv"
+        upload.write_bytes(demo_file(ROWS, CSV, seed=12))
+        wanted = next(demo_books(1, seed=12))["title"]
+        wait = WebDriverWait(browser, 60)
 
-    await wait_until(answers, 60, "the API", every=0.2)
-    account = json.dumps({"email": EMAIL, "password": PASSWORD}).encode()
-    register = urllib.request.Request(
-        f"{served}/api/v1/auth/register", data=account, headers={"Content-Type": "application/json"}
-    )
-    urllib.request.urlopen(register, timeout=10).close()
-    upload = tmp_path / "books.csv"
-    upload.write_bytes(demo_file(ROWS, CSV, seed=12))
-    wanted = next(demo_books(1, seed=12))["title"]
-    wait = WebDriverWait(browser, 60)
+        browser.get(f"{served}/")
+        browser.find_element(By.ID, "email").send_keys(EMAIL)
+        browser.find_element(By.ID, "password").send_keys(PASSWORD)
+        browser.find_element(By.ID, "sign-in").click()
+        wait.until(ready.text_to_be_present_in_element((By.ID, "who"), EMAIL))
 
-    browser.get(f"{served}/")
-    browser.find_element(By.ID, "email").send_keys(EMAIL)
-    browser.find_element(By.ID, "password").send_keys(PASSWORD)
-    browser.find_element(By.ID, "sign-in").click()
-    wait.until(ready.text_to_be_present_in_element((By.ID, "who"), EMAIL))
+        browser.find_element(By.ID, "import-file").send_keys(str(upload))
+        browser.find_element(By.ID, "import-start").click()
+        wait.until(ready.text_to_be_present_in_element((By.ID, "import-state"), "succeeded"))
+        assert browser.find_element(By.ID, "result-inserted").text == str(ROWS)
+        assert browser.find_element(By.ID, "result-failed").text == "0"
+        progress = browser.find_element(By.ID, "import-progress")
+        assert progress.get_attribute("value") == progress.get_attribute("max") == str(ROWS)
 
-    browser.find_element(By.ID, "import-file").send_keys(str(upload))
-    browser.find_element(By.ID, "import-start").click()
-    wait.until(ready.text_to_be_present_in_element((By.ID, "import-state"), "succeeded"))
-    assert browser.find_element(By.ID, "result-inserted").text == str(ROWS)
-    assert browser.find_element(By.ID, "result-failed").text == "0"
-    progress = browser.find_element(By.ID, "import-progress")
-    assert progress.get_attribute("value") == progress.get_attribute("max") == str(ROWS)
+        browser.find_element(By.ID, "q").send_keys(wanted)
+        browser.find_element(By.ID, "search").click()
+        wait.until(ready.text_to_be_present_in_element((By.ID, "books"), wanted))
 
-    browser.find_element(By.ID, "q").send_keys(wanted)
-    browser.find_element(By.ID, "search").click()
-    wait.until(ready.text_to_be_present_in_element((By.ID, "books"), wanted))
+        browser.find_element(By.ID, "export-start").click()
+        wait.until(ready.visibility_of_element_located((By.ID, "export-download")))
+        browser.find_element(By.ID, "export-download").click()
+        downloads = tmp_path / "downloads"
+        deadline = time.monotonic() + 30
+        while not any(downloads.glob("*.csv")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        exported = next(downloads.glob("*.csv")).read_text()
+        assert wanted in exported
 
-    browser.find_element(By.ID, "export-start").click()
-    wait.until(ready.visibility_of_element_located((By.ID, "export-download")))
-    browser.find_element(By.ID, "export-download").click()
-    downloads = tmp_path / "downloads"
-    deadline = time.monotonic() + 30
-    while not any(downloads.glob("*.csv")) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    exported = next(downloads.glob("*.csv")).read_text()
-    assert wanted in exported
-
-    # Nothing the browser complained about: no CSP violation, no failed load, no JS error.
-    read_log: Callable[[str], list[dict[str, Any]]] = browser.get_log  # untyped in selenium
-    problems = [entry for entry in read_log("browser") if entry["level"] == "SEVERE"]
-    assert problems == [], problems
+        # Nothing the browser complained about: no CSP violation, no failed load, no JS error.
+        read_log: Callable[[str], list[dict[str, Any]]] = browser.get_log  # untyped in selenium
+        problems = [entry for entry in read_log("browser") if entry["level"] == "SEVERE"]
+        assert problems == [], problems

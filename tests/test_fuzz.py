@@ -10,18 +10,16 @@ tests/schemathesis.toml.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-import urllib.request
 from pathlib import Path
 
 import jwt
 
-from bookapi.devstack import free_port
 from settings import PROJECT_DIR, TestingConfig
-from tests.helpers import PASSWORD, start_worker, stop_worker, wait_until, worker_environment
+from tests.helpers import worker_environment
+from tests.served import served_api, sign_up
 
 SEED = "20261126"
 CONFIG = PROJECT_DIR / "tests" / "schemathesis.toml"  # the checks, and the one exclusion
@@ -30,44 +28,13 @@ MAX_EXAMPLES = "25"
 MAX_SECONDS = os.environ.get("BOOKAPI_FUZZ_SECONDS", "150")
 
 
-def post_json(url: str, body: dict[str, str]) -> dict[str, str]:
-    request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        answer: dict[str, str] = json.load(response)
-    return answer
-
-
 async def test_schemathesis_finds_nothing(settings: TestingConfig, tmp_path: Path) -> None:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
     # Fuzzing registers and fails logins by the thousand: no rate limit gets in the way.
     env = worker_environment(
         settings, REGISTRATIONS_PER_HOUR="1000000", LOGIN_FAILURES_PER_MINUTE="1000000"
     )
-    with (tmp_path / "api.log").open("ab") as log:
-        api = subprocess.Popen(
-            [sys.executable, "-m", "bookapi.serve", "--port", str(port), "--workers", "2"],
-            cwd=PROJECT_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    worker = start_worker(env, tmp_path / "worker.log", "fuzz")
-    try:
-
-        async def ready() -> bool:
-            try:
-                with urllib.request.urlopen(f"{base}/readyz", timeout=2) as response:
-                    return bool(response.status == 200)
-            except OSError:
-                return False
-
-        await wait_until(ready, 60, "the API to answer /readyz", every=0.2)
-        account = {"email": "fuzzer@example.com", "password": PASSWORD}
-        post_json(f"{base}/api/v1/auth/register", account)
-        token = post_json(f"{base}/api/v1/auth/login", account)["access_token"]
+    async with served_api(env, tmp_path, "--workers", "2", worker="fuzz") as base:
+        token = sign_up(base, "fuzzer@example.com")["access_token"]
         user_id = jwt.decode(token, options={"verify_signature": False})["sub"]
         result = subprocess.run(
             [
@@ -102,10 +69,6 @@ async def test_schemathesis_finds_nothing(settings: TestingConfig, tmp_path: Pat
             text=True,
             timeout=int(MAX_SECONDS) + 300,
         )
-    finally:
-        api.terminate()
-        api.wait(30)
-        stop_worker(worker)
     report = result.stdout[-12000:] + result.stderr[-3000:]
     assert result.returncode == 0, report
     assert "Stateful" in result.stdout and "Fuzzing" in result.stdout, report

@@ -4,12 +4,7 @@ after real traffic, added up across two server processes and a Celery worker."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import urllib.error
-import urllib.request
 from pathlib import Path
-from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 from quart import Quart
@@ -18,18 +13,15 @@ from quart.typing import TestClientProtocol as Client
 from bookapi.app import create_app
 from bookapi.books.demo import demo_file
 from bookapi.books.files import CSV
-from bookapi.devstack import free_port
-from settings import PROJECT_DIR, TestingConfig
+from settings import TestingConfig
 from tests.helpers import (
     DUNE,
-    PASSWORD,
     bearer,
     make_settings,
-    start_worker,
-    stop_worker,
     wait_until,
     worker_environment,
 )
+from tests.served import call, served_api, sign_up
 
 TOKEN = "metrics-token-for-tests"
 BOOK_ROUTE = "/api/v1/books/<book_id>"
@@ -56,25 +48,6 @@ async def test_metrics_need_the_token(settings: TestingConfig) -> None:
         assert "bookapi_job_queue_depth" in await scraped.get_data(as_text=True)
 
 
-def call(
-    base: str,
-    method: str,
-    path: str,
-    body: bytes | None = None,
-    headers: dict[str, str] | None = None,
-) -> Any:
-    request = urllib.request.Request(
-        f"{base}{path}", data=body, method=method, headers=headers or {}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=15) as response:
-            raw = response.read()
-            is_json = response.headers.get_content_type().endswith("json")
-            return json.loads(raw) if raw and is_json else raw.decode()
-    except urllib.error.HTTPError as error:
-        return error.code
-
-
 def samples(text: str) -> list[tuple[str, dict[str, str], float]]:
     return [
         (sample.name, sample.labels, sample.value)
@@ -99,55 +72,30 @@ async def test_the_numbers_move_and_add_up_across_processes(
     env = worker_environment(
         settings, METRICS_TOKEN=TOKEN, PROMETHEUS_MULTIPROC_DIR=str(metrics_dir)
     )
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with (tmp_path / "api.log").open("ab") as log:
-        api = subprocess.Popen(
-            [sys.executable, "-m", "bookapi.serve", "--port", str(port), "--workers", "2"],
-            cwd=PROJECT_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    worker = start_worker(env, tmp_path / "worker.log", "metrics")
-    try:
-
-        async def answers() -> bool:
-            try:
-                with urllib.request.urlopen(f"{base}/readyz", timeout=2):
-                    return True
-            except OSError:
-                return False
-
-        await wait_until(answers, 60, "the API", every=0.2)
-        account = json.dumps({"email": "metrics@example.com", "password": PASSWORD}).encode()
+    async with served_api(env, tmp_path, "--workers", "2", worker="metrics") as base:
+        access = sign_up(base, "metrics@example.com")["access_token"]
         as_json = {"Content-Type": "application/json"}
-        call(base, "POST", "/api/v1/auth/register", account, as_json)
-        access = call(base, "POST", "/api/v1/auth/login", account, as_json)["access_token"]
         book = call(
             base, "POST", "/api/v1/books", json.dumps(DUNE).encode(), {**as_json, **bearer(access)}
-        )
+        ).body
         for _ in range(6):
-            assert call(base, "GET", f"/api/v1/books/{book['id']}")["title"] == DUNE["title"]
-        assert call(base, "GET", "/api/v1/books/0123456789abcdef01234567") == 404
+            read = call(base, "GET", f"/api/v1/books/{book['id']}")
+            assert read.body["title"] == DUNE["title"]
+        assert call(base, "GET", "/api/v1/books/0123456789abcdef01234567").status == 404
         job = call(
             base,
             "POST",
             "/api/v1/imports",
             demo_file(20, CSV),
             {"Content-Type": "text/csv", **bearer(access)},
-        )
+        ).body
 
         async def ended() -> bool:
             found = call(base, "GET", f"/api/v1/jobs/{job['id']}", headers=bearer(access))
-            return bool(found["state"] == "succeeded")
+            return bool(found.body["state"] == "succeeded")
 
         await wait_until(ended, 60, "the import to succeed", every=0.2)
-        found = samples(call(base, "GET", "/metrics", headers=bearer(TOKEN)))
-    finally:
-        api.terminate()
-        api.wait(30)
-        stop_worker(worker)
+        found = samples(call(base, "GET", "/metrics", headers=bearer(TOKEN)).body)
 
     requests = "bookapi_http_requests_total"
     assert total(found, requests, method="GET", route=BOOK_ROUTE, status="200") >= 6

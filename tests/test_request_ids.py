@@ -4,9 +4,6 @@ and no secret in any log: against real API and worker processes logging JSON lin
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -14,16 +11,9 @@ from quart.typing import TestClientProtocol as Client
 
 from bookapi.books.demo import demo_file
 from bookapi.books.files import CSV
-from bookapi.devstack import free_port
-from settings import PROJECT_DIR, TestingConfig
-from tests.helpers import (
-    PASSWORD,
-    direct_database,
-    start_worker,
-    stop_worker,
-    wait_until,
-    worker_environment,
-)
+from settings import TestingConfig
+from tests.helpers import PASSWORD, bearer, direct_database, wait_until, worker_environment
+from tests.served import call, served_api, sign_up
 
 TRACE = "trace-me-42"
 
@@ -40,13 +30,6 @@ async def test_the_request_id_is_taken_or_made_and_always_returned(client: Clien
     assert problem.status_code == 404 and problem.headers["X-Request-ID"] == "on-errors-too"
 
 
-def call(base: str, method: str, path: str, body: bytes | None = None, **headers: str) -> Any:
-    request = urllib.request.Request(f"{base}{path}", data=body, method=method, headers=headers)
-    with urllib.request.urlopen(request, timeout=15) as response:
-        raw = response.read()
-        return (json.loads(raw) if raw else None), response.headers
-
-
 def json_lines(path: Path) -> list[dict[str, Any]]:
     lines = []
     for line in path.read_text(errors="replace").splitlines():
@@ -58,67 +41,35 @@ def json_lines(path: Path) -> list[dict[str, Any]]:
 async def test_a_request_id_reaches_the_job_and_every_worker_line_and_no_secret_is_logged(
     settings: TestingConfig, tmp_path: Path
 ) -> None:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
     env = worker_environment(settings, LOG_FORMAT="json")
     api_log, worker_log = tmp_path / "api.log", tmp_path / "worker.log"
-    with api_log.open("ab") as output:
-        api = subprocess.Popen(
-            [sys.executable, "-m", "bookapi.serve", "--port", str(port)],
-            cwd=PROJECT_DIR,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    worker = start_worker(env, worker_log, "logs")
-    try:
-
-        async def ready() -> bool:
-            try:
-                call(base, "GET", "/readyz")
-                return True
-            except OSError:
-                return False
-
-        await wait_until(ready, 60, "the API", every=0.2)
-        account = json.dumps({"email": "logs@example.com", "password": PASSWORD}).encode()
-        as_json = {"Content-Type": "application/json"}
-        call(base, "POST", "/api/v1/auth/register", account, **as_json)
-        tokens, _ = call(base, "POST", "/api/v1/auth/login", account, **as_json)
+    async with served_api(env, tmp_path, worker="logs") as base:
+        tokens = sign_up(base, "logs@example.com")
         access, refresh = tokens["access_token"], tokens["refresh_token"]
-        job, headers = call(
+        submitted = call(
             base,
             "POST",
             "/api/v1/imports",
             demo_file(20, CSV),
-            **{
-                "Content-Type": "text/csv",
-                "Authorization": f"Bearer {access}",
-                "X-Request-ID": TRACE,
-            },
+            {"Content-Type": "text/csv", **bearer(access), "X-Request-ID": TRACE},
         )
-        assert headers["X-Request-ID"] == TRACE
+        assert submitted.status == 202 and submitted.headers["X-Request-ID"] == TRACE
+        job = submitted.body
 
         async def ended() -> bool:
-            found, _ = call(
-                base, "GET", f"/api/v1/jobs/{job['id']}", Authorization=f"Bearer {access}"
-            )
-            return bool(found["state"] == "succeeded")
+            found = call(base, "GET", f"/api/v1/jobs/{job['id']}", headers=bearer(access))
+            return bool(found.body["state"] == "succeeded")
 
         await wait_until(ended, 60, "the import to succeed", every=0.2)
-        renewed, _ = call(base, "POST", "/api/v1/auth/refresh", Authorization=f"Bearer {refresh}")
-        call(
+        renewed = call(base, "POST", "/api/v1/auth/refresh", headers=bearer(refresh)).body
+        logged_out = call(
             base,
             "POST",
             "/api/v1/auth/logout",
             json.dumps({"refresh_token": renewed["refresh_token"]}).encode(),
-            **as_json,
-            Authorization=f"Bearer {renewed['access_token']}",
+            {"Content-Type": "application/json", **bearer(renewed["access_token"])},
         )
-    finally:
-        api.terminate()
-        api.wait(30)
-        stop_worker(worker)
+        assert logged_out.status < 300, logged_out
 
     with direct_database(settings) as db:
         record = db["jobs"].find_one({})

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import urllib.request
 from pathlib import Path
 
 from bookapi.devstack import free_port
 from settings import PROJECT_DIR, TestingConfig
-from tests.helpers import wait_until, worker_environment
+from tests.helpers import worker_environment
+from tests.served import start_api, stop_api, until_ready
 
 
 def test_a_bad_configuration_exits_non_zero_with_the_reason() -> None:
@@ -30,24 +30,9 @@ def test_a_bad_configuration_exits_non_zero_with_the_reason() -> None:
 
 async def test_it_serves_the_app_until_sigterm(settings: TestingConfig, tmp_path: Path) -> None:
     port = free_port()
-    with (tmp_path / "serve.log").open("ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bookapi.serve", "--port", str(port), "--workers", "2"],
-            cwd=PROJECT_DIR,
-            env=worker_environment(settings),
-            stdout=log,
-            stderr=log,
-        )
+    log = tmp_path / "serve.log"
+    process = start_api(worker_environment(settings), log, port, "--workers", "2")
     try:
-
-        async def ready() -> bool:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
-                    return bool(r.status == 200)
-            except OSError:
-                return False
-
-        await wait_until(ready, 60, "bookapi.serve to answer /readyz", every=0.2)
+        await until_ready(f"http://127.0.0.1:{port}", process, log)
     finally:
-        process.terminate()
-        assert process.wait(30) == 0, (tmp_path / "serve.log").read_text()[-2000:]
+        assert stop_api(process) == 0, log.read_text()[-2000:]

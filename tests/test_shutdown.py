@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -20,46 +18,24 @@ import websockets
 from bookapi.books.demo import demo_file
 from bookapi.books.files import CSV
 from bookapi.devstack import free_port
-from settings import PROJECT_DIR, TestingConfig
-from tests.helpers import MintToken, wait_until, worker_environment
+from settings import TestingConfig
+from tests.helpers import MintToken, bearer, worker_environment
+from tests.served import call, start_api, until_ready
 
 LISTENERS = 20
 GOING_AWAY = 1001
 
 
-def start_server(
-    server: str, settings: TestingConfig, port: int, log: Path
-) -> subprocess.Popen[bytes]:
-    with log.open("ab") as output:
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "bookapi.serve",
-                "--port",
-                str(port),
-                "--workers",
-                "2",
-                "--server",
-                server,
-            ],
-            cwd=PROJECT_DIR,
-            env=worker_environment(settings),
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-
-
 def post_import(base: str, token: str) -> str:
-    request = urllib.request.Request(
-        f"{base}/api/v1/imports",
-        data=demo_file(5, CSV),
-        method="POST",
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "text/csv"},
+    submitted = call(
+        base,
+        "POST",
+        "/api/v1/imports",
+        demo_file(5, CSV),
+        {"Content-Type": "text/csv", **bearer(token)},
     )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        location: str = response.headers["Location"]
-    return location.rsplit("/", 1)[-1]
+    assert submitted.status == 202, submitted
+    return str(submitted.body["id"])
 
 
 def hammer(base: str, statuses: list[int], stop: threading.Event) -> None:
@@ -103,18 +79,11 @@ async def test_sigterm_under_load_completes_requests_and_closes_websockets_with_
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "serve.log"
-    process = start_server(server, settings, port, log)
+    env = worker_environment(settings)
+    process = start_api(env, log, port, "--workers", "2", "--server", server)
     stop_hammering = threading.Event()
     try:
-
-        async def ready() -> bool:
-            try:
-                with urllib.request.urlopen(f"{base}/readyz", timeout=2) as response:
-                    return bool(response.status == 200)
-            except OSError:
-                return False
-
-        await wait_until(ready, 60, f"{server} to answer /readyz", every=0.2)
+        await until_ready(base, process, log)
         token = await mint_token("f" * 24)
         # No worker runs: the job stays queued and its listeners wait for events.
         job_id = await asyncio.to_thread(post_import, base, token)

@@ -5,11 +5,9 @@ instrumentation, the app served as it is."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import threading
-import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -22,14 +20,8 @@ from bookapi.books.demo import demo_file
 from bookapi.books.files import CSV
 from bookapi.devstack import free_port
 from settings import PROJECT_DIR, TestingConfig
-from tests.helpers import (
-    PASSWORD,
-    bearer,
-    start_worker,
-    stop_worker,
-    wait_until,
-    worker_environment,
-)
+from tests.helpers import bearer, wait_until, worker_environment
+from tests.served import call, served_api, sign_up
 
 Span = dict[str, Any]
 
@@ -82,49 +74,22 @@ def collector() -> Iterator[Collector]:
     receiving.server.server_close()
 
 
-def call(base: str, path: str, body: bytes, headers: dict[str, str]) -> Any:
-    request = urllib.request.Request(f"{base}{path}", data=body, headers=headers)
-    with urllib.request.urlopen(request, timeout=15) as response:
-        return json.loads(response.read())
-
-
 async def test_one_trace_from_the_request_to_the_task_with_database_spans(
     settings: TestingConfig, collector: Collector, tmp_path: Path
 ) -> None:
     env = worker_environment(
         settings, OTEL_EXPORTER_OTLP_ENDPOINT=collector.url, OTEL_BSP_SCHEDULE_DELAY="200"
     )
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with (tmp_path / "api.log").open("ab") as log:
-        api = subprocess.Popen(
-            [sys.executable, "-m", "bookapi.serve", "--port", str(port)],
-            cwd=PROJECT_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    worker = start_worker(env, tmp_path / "worker.log", "traced")
-    try:
-
-        async def answers() -> bool:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2):
-                    return True
-            except OSError:
-                return False
-
-        await wait_until(answers, 60, "the API", every=0.2)
-        account = json.dumps({"email": "traced@example.com", "password": PASSWORD}).encode()
-        as_json = {"Content-Type": "application/json"}
-        call(base, "/api/v1/auth/register", account, as_json)
-        access = call(base, "/api/v1/auth/login", account, as_json)["access_token"]
-        job = call(
+    async with served_api(env, tmp_path, worker="traced") as base:
+        access = sign_up(base, "traced@example.com")["access_token"]
+        submitted = call(
             base,
+            "POST",
             "/api/v1/imports",
             demo_file(10, CSV),
             {"Content-Type": "text/csv", **bearer(access)},
         )
+        assert submitted.status == 202, submitted
 
         def submit_trace() -> str | None:
             for span in collector.spans:
@@ -145,10 +110,6 @@ async def test_one_trace_from_the_request_to_the_task_with_database_spans(
             )
 
         await wait_until(task_span_in_the_same_trace, 60, "the task's span in the request's trace")
-    finally:
-        api.terminate()
-        api.wait(30)
-        stop_worker(worker)
     trace = submit_trace()
     in_trace = [span for span in collector.spans if span["trace"] == trace]
     services = {span["service"] for span in in_trace}
@@ -159,7 +120,6 @@ async def test_one_trace_from_the_request_to_the_task_with_database_spans(
         if "db.system" in span["attributes"]
     }
     assert {"mongodb", "redis"} <= systems, systems
-    assert job["id"]
 
 
 def test_without_an_endpoint_nothing_is_traced(settings: TestingConfig) -> None:
