@@ -151,6 +151,32 @@ def test_racing_reapers_requeue_a_dead_run_exactly_once(
         each.db.client.close()
 
 
+def test_racing_deliveries_start_a_job_once(store: WorkerStore, settings: TestingConfig) -> None:
+    """Two deliveries of one task (a redelivery racing the first) take the job once."""
+    job = new_import_job(OWNER, CSV_FILE, "skip")
+    store.jobs.insert_one(job)
+    stores = [WorkerStore(settings) for _ in range(4)]
+    start = threading.Barrier(len(stores))
+    taken: list[str] = []
+
+    def deliver(worker_store: WorkerStore) -> None:
+        start.wait()
+        if (run := start_job(worker_store, job["_id"])) is not None:
+            taken.append(str(run["run_id"]))
+
+    threads = [threading.Thread(target=deliver, args=(each,)) for each in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    record = store.jobs.find_one({"_id": job["_id"]})
+    assert record is not None
+    assert len(taken) == 1, f"{len(taken)} runs took the job"
+    assert (record["run_id"], record["attempts"]) == (taken[0], 1)
+    for each in stores:
+        each.db.client.close()
+
+
 def test_the_reaper_fails_a_job_that_died_too_often_and_drops_its_upload(
     store: WorkerStore, settings: TestingConfig
 ) -> None:

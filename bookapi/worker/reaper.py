@@ -6,9 +6,10 @@ leaves its job `running`; without the reaper it would wait for the broker's visi
 timeout (hours) to be redelivered.
 
 Exactly once: one reaper runs at a time (a Redis lock; several beats or overlapping runs
-skip), and every change is a conditional update on what was read. The lock is not
-redundant: FerretDB v1 does not apply `findAndModify` atomically under concurrency
-(racing reapers both "won" there in tests), MongoDB does.
+skip), and every change is a conditional update on what was read, made under the job's
+take lock (`WorkerStore.taking`) so a worker starting the same job cannot interleave on
+FerretDB v1, which does not apply `findAndModify` atomically under concurrency (racing
+reapers both "won" there in tests); MongoDB does.
 """
 
 from __future__ import annotations
@@ -53,16 +54,17 @@ def take_from_dead_run(
     store: WorkerStore, job: StoredJob, changes: dict[str, object]
 ) -> StoredJob | None:
     """Apply `changes` only if the job is still as the reaper read it: same run, same beat."""
-    return store.jobs.find_one_and_update(
-        {
-            "_id": job["_id"],
-            "state": "running",
-            "run_id": job.get("run_id"),
-            "heartbeat_at": job.get("heartbeat_at"),
-        },
-        {"$set": {**changes, "updated_at": utc_now()}, "$unset": {"run_id": ""}},
-        return_document=ReturnDocument.AFTER,
-    )
+    with store.taking(job["_id"]):
+        return store.jobs.find_one_and_update(
+            {
+                "_id": job["_id"],
+                "state": "running",
+                "run_id": job.get("run_id"),
+                "heartbeat_at": job.get("heartbeat_at"),
+            },
+            {"$set": {**changes, "updated_at": utc_now()}, "$unset": {"run_id": ""}},
+            return_document=ReturnDocument.AFTER,
+        )
 
 
 def reap_stalled_jobs(

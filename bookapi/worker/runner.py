@@ -36,27 +36,28 @@ def start_job(store: WorkerStore, job_id: ObjectId) -> StoredJob | None:
     """
     stale = utc_now() - timedelta(seconds=store.settings.JOB_STALE_SECONDS)
     now = utc_now()
-    return store.jobs.find_one_and_update(
-        {
-            "_id": job_id,
-            "$or": [
-                {"state": "queued"},
-                {"state": "running", "heartbeat_at": {"$lt": stale}},
-                {"state": "running", "heartbeat_at": {"$exists": False}},
-            ],
-        },
-        {
-            "$set": {
-                "state": "running",
-                "progress": {"done": 0, "total": None},
-                "run_id": uuid.uuid4().hex,
-                "heartbeat_at": now,
-                "updated_at": now,
+    with store.taking(job_id):
+        return store.jobs.find_one_and_update(
+            {
+                "_id": job_id,
+                "$or": [
+                    {"state": "queued"},
+                    {"state": "running", "heartbeat_at": {"$lt": stale}},
+                    {"state": "running", "heartbeat_at": {"$exists": False}},
+                ],
             },
-            "$inc": {"attempts": 1},
-        },
-        return_document=ReturnDocument.AFTER,
-    )
+            {
+                "$set": {
+                    "state": "running",
+                    "progress": {"done": 0, "total": None},
+                    "run_id": uuid.uuid4().hex,
+                    "heartbeat_at": now,
+                    "updated_at": now,
+                },
+                "$inc": {"attempts": 1},
+            },
+            return_document=ReturnDocument.AFTER,
+        )
 
 
 def end_job(store: WorkerStore, job: StoredJob, changes: Mapping[str, object]) -> StoredJob | None:

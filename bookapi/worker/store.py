@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from typing import cast
 
+from bson import ObjectId
 from gridfs import GridFSBucket
 from pymongo.collection import Collection
 from redis import Redis
@@ -60,6 +63,22 @@ class WorkerStore:
             except RedisError as error:
                 log.warning("could not announce %d changed books: %s", len(book_ids), error)
                 return
+
+    @contextmanager
+    def taking(self, job_id: ObjectId) -> Iterator[None]:
+        """Around a conditional update that takes a job (to start, requeue or fail it).
+
+        MongoDB applies findAndModify atomically, so the update's filter alone decides who
+        takes the job. FerretDB v1 does not under concurrency (racing takes both "won" in
+        tests), so there the takers of one job queue behind a Redis lock; its timeout frees
+        it from a taker that died holding it."""
+        if not self.is_ferretdb:
+            yield
+            return
+        with self.redis.lock(
+            f"{self.settings.REDIS_PREFIX}job-take:{job_id}", timeout=30, blocking_timeout=30
+        ):
+            yield
 
     @cached_property
     def is_ferretdb(self) -> bool:
