@@ -19,12 +19,14 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 from settings import PROJECT_DIR, load_settings, read_environment
 
 from .mongo import database_name
+from .observability.logs import server_logging_config
 
 FERRETDB_VERSION = "v1.24.2"
 FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
@@ -371,6 +373,9 @@ def _run(port: int, assume_yes: bool = False) -> int:
                     env=env,
                 )
             )
+        # hypercorn's own lines through the app's handler: once each, in the same format.
+        hypercorn_logging = VAR_DIR / "hypercorn-logging.json"
+        hypercorn_logging.write_text(json.dumps(server_logging_config()))
         children.append(
             subprocess.Popen(
                 # hypercorn in development: it reloads the app when a source file changes.
@@ -380,19 +385,24 @@ def _run(port: int, assume_yes: bool = False) -> int:
                     "--bind",
                     f"127.0.0.1:{port}",
                     "--reload",
+                    "--log-config",
+                    f"json:{hypercorn_logging}",
                 ],
                 cwd=PROJECT_DIR,
                 env=env,
             )
         )
-        base = f"http://127.0.0.1:{port}"
-        print(f"bookapi on {base}: console {base}/, API docs {base}/docs", flush=True)
-        if demo_loaded:
-            print(f"demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}", flush=True)
-        print("Ctrl-C stops it", flush=True)
         # Explicit handlers: a shell's background job starts with SIGINT ignored.
         signal.signal(signal.SIGINT, _interrupt)
         signal.signal(signal.SIGTERM, _interrupt)
+        base = f"http://127.0.0.1:{port}"
+        # Said once the API is ready, so it comes after the servers' start-up lines, not
+        # buried under them.
+        if _until_ready(base, children):
+            print(f"\nbookapi is ready: console {base}/, API docs {base}/docs", flush=True)
+            if demo_loaded:
+                print(f"demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}", flush=True)
+            print("Ctrl-C stops it\n", flush=True)
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
         return 1
@@ -409,6 +419,22 @@ def _run(port: int, assume_yes: bool = False) -> int:
                 child.kill()
         for server in servers:
             server.stop()
+
+
+def _until_ready(base: str, children: list[subprocess.Popen[bytes]]) -> bool:
+    """Wait (at most a minute) until the API says it is ready; False if it did not or a
+    child process ended meanwhile."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and all(child.poll() is None for child in children):
+        try:
+            with urllib.request.urlopen(f"{base}/readyz", timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.3)
+    print(f"bookapi did not answer {base}/readyz within a minute; see the lines above", flush=True)
+    return False
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -19,6 +19,8 @@ from types import FrameType
 
 from settings import ConfigError, load_settings
 
+from .observability.logs import configure_logging, server_logging_config
+
 APP = "bookapi.asgi:app"
 GRACEFUL_TIMEOUT_SECONDS = 20
 SERVERS = ("granian", "uvicorn", "hypercorn")
@@ -48,6 +50,7 @@ def serve(server: str, host: str, port: int, workers: int) -> None:
             lifespan="on",
             access_log=False,
             log_level="warning",
+            log_config=server_logging_config(),
             timeout_graceful_shutdown=20,
         )
     elif server == "hypercorn":
@@ -66,6 +69,7 @@ def serve(server: str, host: str, port: int, workers: int) -> None:
             workers=workers,
             loop=Loops.uvloop,
             log_access=False,
+            log_dictconfig=server_logging_config(),
             workers_kill_timeout=20,
         ).serve()
 
@@ -82,6 +86,7 @@ def hypercorn_worker(app_path: str, fd: int) -> None:
     config = Config()
     config.bind = [f"fd://{fd}"]
     config.accesslog = None
+    config.logconfig_dict = server_logging_config()
     config.graceful_timeout = GRACEFUL_TIMEOUT_SECONDS
     uvloop.run(serve(app, config, mode="asgi"))
 
@@ -122,10 +127,12 @@ def run_hypercorn(app_path: str, host: str, port: int, workers: int) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        load_settings()
+        settings = load_settings()
     except ConfigError as error:
         print(f"bookapi: configuration error: {error}", file=sys.stderr)
         return 2
+    # This process's own lines (the server's start and stop) in the app's format too.
+    configure_logging(settings)
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # The server's worker processes (forked or spawned after this) write their metrics
         # here and /metrics adds them up; a fresh folder, so no dead process's counts linger.

@@ -198,6 +198,7 @@ def start_worker(
                 "celery",
                 "-A",
                 "worker",
+                "--quiet",  # no banner: the log is the worker's log lines only
                 "worker",
                 f"--pool={pool}",
                 "--concurrency=1",

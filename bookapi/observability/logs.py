@@ -14,7 +14,7 @@ import logging
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import TextIO
+from typing import Any, TextIO
 
 from settings import Config
 
@@ -77,10 +77,27 @@ def configure_logging(settings: Config) -> None:
     root.handlers = [other for other in root.handlers if not isinstance(other, OurHandler)]
     root.addHandler(handler)
     root.setLevel(settings.LOG_LEVEL)
+    logging.captureWarnings(True)  # a library's warnings as log lines too, in our format
     # What no line shows, so no record pays for it (the logging HOWTO's "Optimization"):
     # the caller's file and line (a stack walk per record). Thread and process ids stay:
     # servers' own formats print them as numbers (hypercorn: `[%(process)d]`).
     logging._srcfile = None
+
+
+# The loggers ASGI servers write their own lines to (start, stop, transport errors). Their
+# access logs stay off: the app logs one line per request itself.
+SERVER_LOGGERS = ("_granian", "hypercorn.error", "uvicorn")
+
+
+def server_logging_config() -> dict[str, Any]:
+    """A `logging.config.dictConfig` for a server's own loggers: no handler of their own,
+    so their lines go up to the one `configure_logging` installs, in our format (JSON lines
+    in production, not a second format mixed in), and are written once, not twice."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "loggers": {name: {"handlers": [], "propagate": True} for name in SERVER_LOGGERS},
+    }
 
 
 class OurHandler(logging.StreamHandler[TextIO]):

@@ -43,6 +43,8 @@ def register_tasks(celery: Celery, settings: Config) -> None:
         configure_logging(settings)
 
     setup_logging.connect(use_our_logging, weak=False)
+    # And now, for what the worker says before that signal (a warning about running as root).
+    configure_logging(settings)
 
     # Tracing starts in the process that runs tasks: each prefork child after the fork (an
     # exporter thread does not survive one), or the worker itself with the solo pool.
