@@ -309,6 +309,14 @@ def _catalog_is_empty(mongo_uri: str, database: str) -> bool:
         return db["books"].estimated_document_count() == 0 and db["users"].count_documents({}) == 0
 
 
+def _has_demo_account(mongo_uri: str, database: str) -> bool:
+    from pymongo import MongoClient
+
+    client: MongoClient[dict[str, object]] = MongoClient(mongo_uri, serverSelectionTimeoutMS=5000)
+    with client:
+        return client[database]["users"].count_documents({"email_key": DEMO_EMAIL}) > 0
+
+
 def _wants_demo_data(assume_yes: bool) -> bool:
     question = f"The catalog is empty: load demo data ({DEMO_BOOKS} books, a demo account)?"
     if assume_yes:
@@ -357,7 +365,9 @@ def _run(port: int, assume_yes: bool = False) -> int:
             servers.append(mongo)
             env["MONGO_URI"] = mongo.url
         print(f"MongoDB: {env['MONGO_URI']}\nRedis:   {env['REDIS_URL']}", flush=True)
-        demo_loaded = offer_demo_data(env, assume_yes)
+        demo = offer_demo_data(env, assume_yes) or _has_demo_account(
+            env["MONGO_URI"], database_name(load_settings(env))
+        )
         if not env.get("PROMETHEUS_MULTIPROC_DIR"):
             # hypercorn and the worker write their metrics here; /metrics adds them up.
             metrics_dir = VAR_DIR / "metrics"
@@ -400,8 +410,8 @@ def _run(port: int, assume_yes: bool = False) -> int:
         # buried under them.
         if _until_ready(base, children):
             print(f"\nbookapi is ready: console {base}/, API docs {base}/docs", flush=True)
-            if demo_loaded:
-                print(f"demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}", flush=True)
+            if demo:
+                print(f"demo login: {DEMO_EMAIL} / {DEMO_PASSWORD} (unless changed)", flush=True)
             print("Ctrl-C stops it\n", flush=True)
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
