@@ -97,6 +97,9 @@ async def test_the_numbers_move_and_add_up_across_processes(
         await wait_until(ended, 60, "the import to succeed", every=0.2)
         found = samples(call(base, "GET", "/metrics", headers=bearer(TOKEN)).body)
 
+    # Stopped cleanly, every process dropped its live gauges; the counters stay.
+    assert not list(metrics_dir.glob("gauge_live*.db")), sorted(metrics_dir.iterdir())
+    assert list(metrics_dir.glob("counter_*.db"))
     requests = "bookapi_http_requests_total"
     assert total(found, requests, method="GET", route=BOOK_ROUTE, status="200") >= 6
     assert total(found, requests, method="GET", route=BOOK_ROUTE, status="404") >= 1

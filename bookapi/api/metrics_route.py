@@ -23,11 +23,16 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from quart import Quart, Response, request
 from quart_schema import hide
 
+from ..observability.metrics import forget_this_process
 from .connections import get_redis
 from .problems import APIError
 
 # prometheus_client leaves this constructor untyped; this is the one way it is called.
 add_every_process: Callable[[CollectorRegistry], object] = MultiProcessCollector
+
+
+async def forget_this_process_async() -> None:
+    forget_this_process()
 
 
 def registry() -> CollectorRegistry:
@@ -59,6 +64,8 @@ class _Constant:
 
 def init_app(app: Quart) -> None:
     token = app.config["METRICS_TOKEN"]
+
+    app.after_serving(forget_this_process_async)
 
     @app.get("/metrics")
     @hide

@@ -8,7 +8,13 @@ workers of a host report as one. Without it, a process reports its own.
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+import os
+from collections.abc import Callable
+
+from prometheus_client import Counter, Gauge, Histogram, multiprocess
+
+# prometheus_client leaves this function untyped; this is the one way it is called.
+mark_process_dead: Callable[[int], None] = multiprocess.mark_process_dead
 
 HTTP_REQUESTS = Counter(
     "bookapi_http_requests_total", "HTTP requests answered", ["method", "route", "status"]
@@ -46,3 +52,12 @@ IMPORT_ROWS_PER_SECOND = Histogram(
     "Rows per second of each finished import",
     buckets=(50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000),
 )
+
+
+def forget_this_process() -> None:
+    """As a process stops: drop its samples of the live gauges (in flight, listeners), which
+    would otherwise be added in forever; its counters stay, as Prometheus expects. A process
+    killed outright cannot do this: start each server with a fresh directory
+    (`bookapi.serve` makes one)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        mark_process_dead(os.getpid())

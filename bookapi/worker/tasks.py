@@ -10,6 +10,8 @@ from celery.signals import (
     setup_logging,
     worker_init,
     worker_process_init,
+    worker_process_shutdown,
+    worker_shutdown,
     worker_shutting_down,
 )
 
@@ -18,6 +20,7 @@ from settings import Config
 from ..jobs.records import TASK_FOR_KIND, StoredJob
 from ..mongo import MONGO_UNAVAILABLE
 from ..observability.logs import configure_logging, job_id_var, request_id_var
+from ..observability.metrics import forget_this_process
 from ..observability.tracing import start_tracing
 from .lease import ShutdownFlag
 from .reaper import reap_stalled_jobs
@@ -56,6 +59,14 @@ def register_tasks(celery: Celery, settings: Config) -> None:
             start_tracing("bookapi-worker")
 
     worker_process_init.connect(trace_pool_process, weak=False)
+
+    # Each process that ran tasks (a prefork child, or the solo worker) drops its live
+    # gauges as it stops.
+    def forget_metrics(**_: object) -> None:
+        forget_this_process()
+
+    worker_process_shutdown.connect(forget_metrics, weak=False)
+    worker_shutdown.connect(forget_metrics, weak=False)
     worker_init.connect(trace_solo_worker, weak=False)
     # Made here, in the worker's main process before its pool forks, so every process of
     # the pool sees the main process set it on SIGTERM (warm shutdown).
