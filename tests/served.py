@@ -15,6 +15,8 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
+from bookapi.books.demo import demo_file
+from bookapi.books.files import CSV
 from bookapi.devstack import free_port
 from settings import PROJECT_DIR
 from tests.helpers import PASSWORD, start_worker, stop_worker, wait_until
@@ -57,6 +59,20 @@ def sign_up(base: str, email: str) -> dict[str, Any]:
     assert tokens.status == 200, tokens
     answer: dict[str, Any] = tokens.body
     return answer
+
+
+def import_demo_books(base: str, token: str, rows: int, **headers: str) -> dict[str, Any]:
+    """Submit an import of `rows` demo books as CSV; the job (202 asserted)."""
+    submitted = call(
+        base,
+        "POST",
+        "/api/v1/imports",
+        demo_file(rows, CSV),
+        {"Content-Type": "text/csv", "Authorization": f"Bearer {token}", **headers},
+    )
+    assert submitted.status == 202, submitted
+    job: dict[str, Any] = submitted.body
+    return job
 
 
 def decoded(status: int, raw: bytes, headers: Message) -> Answer:

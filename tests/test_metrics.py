@@ -11,8 +11,6 @@ from quart import Quart
 from quart.typing import TestClientProtocol as Client
 
 from bookapi.app import create_app
-from bookapi.books.demo import demo_file
-from bookapi.books.files import CSV
 from settings import TestingConfig
 from tests.helpers import (
     DUNE,
@@ -21,7 +19,7 @@ from tests.helpers import (
     wait_until,
     worker_environment,
 )
-from tests.served import call, served_api, sign_up
+from tests.served import call, import_demo_books, served_api, sign_up
 
 TOKEN = "metrics-token-for-tests"
 BOOK_ROUTE = "/api/v1/books/<book_id>"
@@ -82,13 +80,7 @@ async def test_the_numbers_move_and_add_up_across_processes(
             read = call(base, "GET", f"/api/v1/books/{book['id']}")
             assert read.body["title"] == DUNE["title"]
         assert call(base, "GET", "/api/v1/books/0123456789abcdef01234567").status == 404
-        job = call(
-            base,
-            "POST",
-            "/api/v1/imports",
-            demo_file(20, CSV),
-            {"Content-Type": "text/csv", **bearer(access)},
-        ).body
+        job = import_demo_books(base, access, 20)
 
         async def ended() -> bool:
             found = call(base, "GET", f"/api/v1/jobs/{job['id']}", headers=bearer(access))

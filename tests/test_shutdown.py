@@ -19,23 +19,11 @@ from bookapi.books.demo import demo_file
 from bookapi.books.files import CSV
 from bookapi.devstack import free_port
 from settings import TestingConfig
-from tests.helpers import MintToken, bearer, worker_environment
-from tests.served import call, start_api, until_ready
+from tests.helpers import MintToken, worker_environment
+from tests.served import import_demo_books, start_api, until_ready
 
 LISTENERS = 20
 GOING_AWAY = 1001
-
-
-def post_import(base: str, token: str) -> str:
-    submitted = call(
-        base,
-        "POST",
-        "/api/v1/imports",
-        demo_file(5, CSV),
-        {"Content-Type": "text/csv", **bearer(token)},
-    )
-    assert submitted.status == 202, submitted
-    return str(submitted.body["id"])
 
 
 def hammer(base: str, statuses: list[int], stop: threading.Event) -> None:
@@ -86,7 +74,7 @@ async def test_sigterm_under_load_completes_requests_and_closes_websockets_with_
         await until_ready(base, process, log)
         token = await mint_token("f" * 24)
         # No worker runs: the job stays queued and its listeners wait for events.
-        job_id = await asyncio.to_thread(post_import, base, token)
+        job_id = (await asyncio.to_thread(import_demo_books, base, token, 5))["id"]
         auth = {"Authorization": f"Bearer {token}"}
         sockets = [
             await websockets.connect(

@@ -16,12 +16,10 @@ from typing import Any
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from bookapi.books.demo import demo_file
-from bookapi.books.files import CSV
 from bookapi.devstack import free_port
 from settings import PROJECT_DIR, TestingConfig
-from tests.helpers import bearer, wait_until, worker_environment
-from tests.served import call, served_api, sign_up
+from tests.helpers import wait_until, worker_environment
+from tests.served import import_demo_books, served_api, sign_up
 
 Span = dict[str, Any]
 
@@ -82,14 +80,7 @@ async def test_one_trace_from_the_request_to_the_task_with_database_spans(
     )
     async with served_api(env, tmp_path, worker="traced") as base:
         access = sign_up(base, "traced@example.com")["access_token"]
-        submitted = call(
-            base,
-            "POST",
-            "/api/v1/imports",
-            demo_file(10, CSV),
-            {"Content-Type": "text/csv", **bearer(access)},
-        )
-        assert submitted.status == 202, submitted
+        import_demo_books(base, access, 10)
 
         def submit_trace() -> str | None:
             for span in collector.spans:
