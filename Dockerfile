@@ -12,7 +12,7 @@ COPY requirements.txt ./
 RUN pip install -r requirements.txt
 
 COPY settings.py worker.py ./
-# .dockerignore leaves out bookapi/devstack.py (a development tool), tests and local data.
+# .dockerignore leaves out bookapi/devstack/ (a development tool), tests and local data.
 COPY bookapi ./bookapi
 
 USER nobody
