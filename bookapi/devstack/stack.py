@@ -4,7 +4,6 @@ changes), all stopped on Ctrl-C."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import signal
 import socket
@@ -17,16 +16,17 @@ from pathlib import Path
 from settings import PROJECT_DIR, load_settings, read_environment
 
 from ..mongo import database_name
-from ..observability.logs import server_logging_config
 from .demo_data import DEMO_EMAIL, DEMO_PASSWORD, has_demo_account, offer_demo_data
 from .mongo_server import start_mongo
 from .processes import VAR_DIR, Server, free_port, start_redis
+from .reload import ReloadingServer
 
 
 def run_stack(port: int, assume_yes: bool = False) -> int:
     env = dict(read_environment())
     servers: list[Server] = []
-    children: list[subprocess.Popen[bytes]] = []
+    children: list[subprocess.Popen[bytes]] = []  # the worker and beat
+    api: ReloadingServer | None = None
     try:
         if not env.get("REDIS_URL"):
             redis = start_redis(6379 if _port_free(6379) else free_port(), VAR_DIR / "redis", True)
@@ -42,7 +42,7 @@ def run_stack(port: int, assume_yes: bool = False) -> int:
             env["MONGO_URI"], database_name(load_settings(env))
         )
         if not env.get("PROMETHEUS_MULTIPROC_DIR"):
-            # hypercorn and the worker write their metrics here; /metrics adds them up.
+            # The API and the worker write their metrics here; /metrics adds them up.
             metrics_dir = VAR_DIR / "metrics"
             shutil.rmtree(metrics_dir, ignore_errors=True)
             metrics_dir.mkdir(parents=True)
@@ -56,24 +56,20 @@ def run_stack(port: int, assume_yes: bool = False) -> int:
                     env=env,
                 )
             )
-        # hypercorn's own lines through the app's handler: once each, in the same format.
-        hypercorn_logging = VAR_DIR / "hypercorn-logging.json"
-        hypercorn_logging.write_text(json.dumps(server_logging_config()))
-        children.append(
-            subprocess.Popen(
-                # hypercorn in development: it reloads the app when a source file changes.
-                [
-                    str(bin_dir / "hypercorn"),
-                    "bookapi.asgi:app",
-                    "--bind",
-                    f"127.0.0.1:{port}",
-                    "--reload",
-                    "--log-config",
-                    f"json:{hypercorn_logging}",
-                ],
-                cwd=PROJECT_DIR,
-                env=env,
-            )
+        # The production entry point on hypercorn, started again on every source change.
+        api = ReloadingServer(
+            [
+                sys.executable,
+                "-m",
+                "bookapi.serve",
+                "--server",
+                "hypercorn",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            env,
         )
         # Explicit handlers: a shell's background job starts with SIGINT ignored.
         signal.signal(signal.SIGINT, _interrupt)
@@ -81,20 +77,23 @@ def run_stack(port: int, assume_yes: bool = False) -> int:
         base = f"http://127.0.0.1:{port}"
         # Said once the API is ready, so it comes after the servers' start-up lines, not
         # buried under them.
-        if _until_ready(base, children):
+        if _until_ready(base, [*children, api.process]):
             print(f"\nbookapi is ready: console {base}/, API docs {base}/docs", flush=True)
             if demo:
                 print(f"demo login: {DEMO_EMAIL} / {DEMO_PASSWORD} (unless changed)", flush=True)
             print("Ctrl-C stops it\n", flush=True)
         while all(child.poll() is None for child in children):
+            api.check()
             time.sleep(0.5)
         return 1
     except KeyboardInterrupt:
         return 0
     finally:
+        if api is not None:
+            api.stop()
         for child in children:
             if child.poll() is None:
-                child.terminate()  # hypercorn, the worker and beat shut down cleanly on SIGTERM
+                child.terminate()  # the worker and beat shut down cleanly on SIGTERM
         for child in children:
             try:
                 child.wait(15)
