@@ -51,11 +51,20 @@ class ReloadingServer:
         self.said_exit = False
 
     def _start(self) -> subprocess.Popen[bytes]:
+        # A session of its own: Ctrl-C in the terminal reaches only us, and we stop the
+        # server with SIGTERM (websockets told 1001), not the terminal with SIGINT.
         if self.log_path is None:
-            return subprocess.Popen(self.argv, cwd=PROJECT_DIR, env=self.env)
+            return subprocess.Popen(
+                self.argv, cwd=PROJECT_DIR, env=self.env, start_new_session=True
+            )
         with self.log_path.open("ab") as log:
             return subprocess.Popen(
-                self.argv, cwd=PROJECT_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT
+                self.argv,
+                cwd=PROJECT_DIR,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
 
     def check(self) -> bool:
