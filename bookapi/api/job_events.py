@@ -45,8 +45,13 @@ class Listener:
 
     async def next(self, timeout: float) -> JobEvent | None:
         """The next event, or None if none came within `timeout` seconds."""
+        if not self.queue.empty():
+            return self.queue.get_nowait()
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for wraps the wait in a task of
+        # its own, a task per event per listener, which showed in the fan-out profile.
         try:
-            return await asyncio.wait_for(self.queue.get(), timeout)
+            async with asyncio.timeout(timeout):
+                return await self.queue.get()
         except TimeoutError:
             return None
 
