@@ -185,59 +185,42 @@ def worker_environment(settings: Config, **extra: str) -> dict[str, str]:
     }
 
 
+def start_celery(
+    env: dict[str, str], log_path: Path, arguments: list[str], ready_line: bytes
+) -> subprocess.Popen[bytes]:
+    """`celery -A worker --quiet ARGUMENTS...`, once `ready_line` is in its log."""
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            # --quiet: no banner, so the log is the process's log lines only
+            [sys.executable, "-m", "celery", "-A", "worker", "--quiet", *arguments],
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 60
+    while ready_line not in log_path.read_bytes():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(
+                f"celery {arguments[0]} did not start:\n{log_path.read_text()[-3000:]}"
+            )
+        time.sleep(0.1)
+    return process
+
+
 def start_worker(
     env: dict[str, str], log_path: Path, name: str, pool: str = "solo"
 ) -> subprocess.Popen[bytes]:
-    """Start `celery -A worker worker` (by default the solo pool: one process to kill) and
-    wait until it is ready."""
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "worker",
-                "--quiet",  # no banner: the log is the worker's log lines only
-                "worker",
-                f"--pool={pool}",
-                "--concurrency=1",
-                f"--hostname={name}@%h",
-                "--loglevel=INFO",
-                "--without-mingle",
-                "--without-gossip",
-            ],
-            cwd=PROJECT_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + 60
-    while b" ready." not in log_path.read_bytes():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"worker did not start:\n{log_path.read_text()[-3000:]}")
-        time.sleep(0.1)
-    return process
+    """Start a Celery worker (by default the solo pool: one process to kill), ready."""
+    arguments = ["worker", f"--pool={pool}", "--concurrency=1", f"--hostname={name}@%h"]
+    arguments += ["--loglevel=INFO", "--without-mingle", "--without-gossip"]
+    return start_celery(env, log_path, arguments, b" ready.")
 
 
 def start_beat(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    """Start `celery -A worker beat`, which sends the job maintenance task (the reaper)."""
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "worker", "beat", "--loglevel=DEBUG"],
-            cwd=PROJECT_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + 60
-    while b"beat: Starting" not in log_path.read_bytes():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"beat did not start:\n{log_path.read_text()[-3000:]}")
-        time.sleep(0.1)
-    return process
+    """Start Celery beat, which sends the job maintenance task (the reaper)."""
+    return start_celery(env, log_path, ["beat", "--loglevel=DEBUG"], b"beat: Starting")
 
 
 def stop_worker(process: subprocess.Popen[bytes]) -> None:
