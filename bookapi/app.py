@@ -19,6 +19,7 @@ from .api import (
     job_queue,
     json_body,
     metrics_route,
+    no_sessions,
     openapi_doc,
     problems,
     pubsub,
@@ -63,6 +64,7 @@ def create_app(settings: Config | None = None) -> Quart:
     # json); ours keeps its `default` for the types it knows.
     app.json = OrjsonProvider(app, fallback=app.json)
     signing_keys.init_app(app, JWTManager(app))
+    no_sessions.init_app(app)
     request_log.init_app(app)  # first: every later hook's log lines carry the request id
     metrics_route.init_app(app)
     problems.init_app(app)

@@ -58,6 +58,8 @@ async def parsed_body() -> Any:
 
 
 async def require_json_content_type() -> None:
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return  # no body to check (the most common requests: cheapest first)
     view = current_app.view_functions.get(request.endpoint or "")
     if view is None or not hasattr(view, QUART_SCHEMA_REQUEST_ATTRIBUTE):
         return
