@@ -82,19 +82,32 @@ def wait_until_serving(served: Served, path: str, timeout: float = 60.0) -> None
     raise DevStackError(f"{served.name} did not answer on {path} within {timeout}s")
 
 
-def start(name: str, argv: list[str], env: dict[str, str], log_dir: Path, port: int) -> Served:
+def start(
+    name: str,
+    argv: list[str],
+    env: dict[str, str],
+    log_dir: Path,
+    port: int,
+    tree: Path = PROJECT_DIR,
+) -> Served:
     log = (log_dir / f"{name}.log").open("ab")
-    process = subprocess.Popen(argv, cwd=PROJECT_DIR, env=env, stdout=log, stderr=log)
+    process = subprocess.Popen(argv, cwd=tree, env=env, stdout=log, stderr=log)
     return Served(name, port, process)
 
 
 def start_bookapi(
-    env: dict[str, str], log_dir: Path, server: str = "granian", workers: int = 1
+    env: dict[str, str],
+    log_dir: Path,
+    server: str = "granian",
+    workers: int = 1,
+    tree: Path = PROJECT_DIR,
+    name: str | None = None,
 ) -> Served:
+    """`python -m bookapi.serve` from the checkout in `tree` (by default this one)."""
     port = free_port()
     argv = [str(BIN / "python"), "-m", "bookapi.serve", "--host", "127.0.0.1"]
     argv += ["--port", str(port), "--workers", str(workers), "--server", server]
-    served = start(f"bookapi-{server}", argv, env, log_dir, port)
+    served = start(name or f"bookapi-{server}", argv, env, log_dir, port, tree)
     wait_until_serving(served, "/readyz")
     return served
 

@@ -31,6 +31,7 @@ from pathlib import Path
 from pymongo import MongoClient
 from pymongo.cursor import Cursor
 
+from bench.compare import compare
 from bench.fanout import FanoutResult, connect_all, summarise
 from bench.imports import ImportResult, measure_imports
 from bench.load import LoadResult, measure, warm_up
@@ -79,6 +80,13 @@ def parse_args() -> argparse.Namespace:
         "is compared with the peers)",
     )
     parser.add_argument("--skip", default="", help="comma list of: http, import, fanout")
+    parser.add_argument(
+        "--compare",
+        metavar="REV",
+        help="instead: this checkout against git revision REV, by id, side by side "
+        "(bench/compare.py; try --connections 64 --seconds 8)",
+    )
+    parser.add_argument("--rounds", type=int, default=4, help="with --compare: rounds each")
     return parser.parse_args()
 
 
@@ -317,6 +325,12 @@ def main() -> int:
             f"seeded {args.books} books in {time.monotonic() - started:.1f} s; logs in {logs}",
             flush=True,
         )
+        if args.compare:
+            report = compare(
+                args.compare, env, ids_file, logs, args.seconds, args.connections, args.rounds
+            )
+            print("\n".join(report))
+            return 0
         if "http" not in skip:
             http = run_http(env, args, ids_file, logs)
         if "import" not in skip:
