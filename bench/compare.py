@@ -1,6 +1,6 @@
 """A/B: this checkout's bookapi against another git revision's, side by side in one run.
 
-    ./bootstrap.sh bench --compare REV [--seconds 8] [--connections 64] [--rounds 4]
+    ./bootstrap.sh bench --compare REV [--seconds 8] [--connections 64] [--rounds 8]
 
 Both are served as the image serves them (`python -m bookapi.serve`, one worker, the same
 virtualenv) on one database and Redis, warmed, then loaded by id in interleaved rounds
@@ -66,8 +66,9 @@ def compare(
     seconds: int,
     connections: int,
     count: int,
-) -> list[str]:
-    """Serve this checkout and `revision` side by side and load them; the report's lines."""
+) -> tuple[list[str], int]:
+    """Serve this checkout and `revision` side by side and load them; the report's lines
+    and the number of failed requests."""
     with checked_out(revision) as other_tree:
         sides = [
             start_bookapi(env, logs, name="this"),
@@ -83,10 +84,12 @@ def compare(
         names = {"this": label(PROJECT_DIR), "other": label(other_tree)}
     lines = [f"A/B {BY_ID}, {connections} connections, {count} interleaved rounds of {seconds} s"]
     medians = {}
+    failed = 0
     for name, runs in results.items():
         rps = statistics.median(run.rps for run in runs)
         cpu = statistics.median(run.cpu_us_per_request for run in runs)
         failures = sum(run.failures for run in runs)
+        failed += failures
         medians[name] = (rps, cpu)
         lines.append(
             f"  {name:5} {names[name]}: median {rps:,.0f} req/s, {cpu:,.0f} µs CPU/req"
@@ -95,4 +98,4 @@ def compare(
     (this_rps, this_cpu), (other_rps, other_cpu) = medians["this"], medians["other"]
     ratios = f"{this_rps / other_rps:.2f}x req/s, {this_cpu / other_cpu:.2f}x CPU per request"
     lines.append(f"  this/other: {ratios}")
-    return lines
+    return lines, failed
