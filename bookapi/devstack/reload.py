@@ -51,21 +51,21 @@ class ReloadingServer:
         self.said_exit = False
 
     def _start(self) -> subprocess.Popen[bytes]:
-        # A session of its own: Ctrl-C in the terminal reaches only us, and we stop the
-        # server with SIGTERM (websockets told 1001), not the terminal with SIGINT.
-        if self.log_path is None:
-            return subprocess.Popen(
-                self.argv, cwd=PROJECT_DIR, env=self.env, start_new_session=True
-            )
-        with self.log_path.open("ab") as log:
+        output = self.log_path.open("ab") if self.log_path is not None else None
+        try:
+            # A session of its own: Ctrl-C in the terminal reaches only us, and we stop the
+            # server with SIGTERM (websockets told 1001), not the terminal with SIGINT.
             return subprocess.Popen(
                 self.argv,
                 cwd=PROJECT_DIR,
                 env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
+                stdout=output,
+                stderr=subprocess.STDOUT if output is not None else None,
                 start_new_session=True,
             )
+        finally:
+            if output is not None:
+                output.close()
 
     def check(self) -> bool:
         """Restart if a watched file changed since the last check; True if it did."""
@@ -80,8 +80,8 @@ class ReloadingServer:
             return False
         changed = sorted(
             str(path.relative_to(PROJECT_DIR) if path.is_relative_to(PROJECT_DIR) else path)
-            for path in set(stamps) ^ set(self.stamps)
-            | {path for path in stamps if stamps[path] != self.stamps.get(path)}
+            for path in stamps.keys() | self.stamps.keys()
+            if stamps.get(path) != self.stamps.get(path)
         )
         more = " ..." if len(changed) > 3 else ""
         print(f"changed: {', '.join(changed[:3])}{more}; reloading", flush=True)
@@ -91,7 +91,7 @@ class ReloadingServer:
         self.said_exit = False
         return True
 
-    def stop(self) -> int | None:
+    def stop(self) -> int:
         """SIGTERM, then SIGKILL if it has not exited within STOP_SECONDS; the exit code."""
         if self.process.poll() is None:
             self.process.terminate()

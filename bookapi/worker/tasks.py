@@ -41,13 +41,15 @@ def register_tasks(celery: Celery, settings: Config) -> None:
         "max_retries": 20,
     }
 
-    def use_our_logging(**_: object) -> None:
-        # Instead of Celery's own setup: the same lines as the API's, with the job's ids.
-        configure_logging(settings)
-
-    setup_logging.connect(use_our_logging, weak=False)
-    # And now, for what the worker says before that signal (a warning about running as root).
+    # Configured now, so even what the worker says before it starts (a warning about
+    # running as root) is in our format; a receiver on setup_logging keeps Celery from
+    # replacing it with its own.
     configure_logging(settings)
+
+    def leave_logging_to_us(**_: object) -> None:
+        return None
+
+    setup_logging.connect(leave_logging_to_us, weak=False)
 
     # Tracing starts in the process that runs tasks: each prefork child after the fork (an
     # exporter thread does not survive one), or the worker itself with the solo pool.
@@ -59,6 +61,7 @@ def register_tasks(celery: Celery, settings: Config) -> None:
             start_tracing("bookapi-worker")
 
     worker_process_init.connect(trace_pool_process, weak=False)
+    worker_init.connect(trace_solo_worker, weak=False)
 
     # Each process that ran tasks (a prefork child, or the solo worker) drops its live
     # gauges as it stops.
@@ -67,7 +70,7 @@ def register_tasks(celery: Celery, settings: Config) -> None:
 
     worker_process_shutdown.connect(forget_metrics, weak=False)
     worker_shutdown.connect(forget_metrics, weak=False)
-    worker_init.connect(trace_solo_worker, weak=False)
+
     # Made here, in the worker's main process before its pool forks, so every process of
     # the pool sees the main process set it on SIGTERM (warm shutdown).
     shutdown = ShutdownFlag()
