@@ -12,7 +12,7 @@ COPY requirements.txt ./
 RUN pip install -r requirements.txt
 
 COPY settings.py worker.py ./
-# .dockerignore leaves out bookapi/devstack/ (a development tool), tests and local data.
+# Only the package ships: development tooling (devstack/, bench/) and tests stay out.
 COPY bookapi ./bookapi
 
 USER nobody

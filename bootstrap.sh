@@ -91,7 +91,7 @@ ensure_mongo() {
     exit 1
   fi
   say "building FerretDB v1.24.2 into var/bin (first run only)"
-  .venv/bin/python -m bookapi.devstack build-ferretdb >/dev/null
+  .venv/bin/python -m devstack build-ferretdb >/dev/null
 }
 
 ensure_venv
@@ -112,7 +112,7 @@ ensure_bench_tools() {
 case "$command_name" in
   run)
     yes_flag=(); [ "$assume_yes" = 1 ] && yes_flag=(--yes)
-    exec .venv/bin/python -m bookapi.devstack run --port "${PORT:-5000}" "${yes_flag[@]}"
+    exec .venv/bin/python -m devstack run --port "${PORT:-5000}" "${yes_flag[@]}"
     ;;
   test)
     exec .venv/bin/python -m pytest "${pytest_args[@]}"

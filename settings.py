@@ -1,8 +1,10 @@
 """Configuration classes: the only place that reads the environment and `.env`.
 
-`BOOKAPI_ENV` picks the class (`development`, `testing`, `production`). Real
-environment variables win over `.env`, so a deployment never depends on a file
-that happens to lie around.
+`BOOKAPI_ENV` picks the class (`development`, `testing`, `production`). Real environment
+variables win over `.env`, so a deployment never depends on a file that happens to lie
+around. Each setting is declared once, below, as a typed class attribute with its default
+and a comment that says what it means; an environment variable of the same name sets it,
+converted by its declared type (a bad value names the variable).
 """
 
 from __future__ import annotations
@@ -11,17 +13,19 @@ import os
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, get_type_hints
 
 from dotenv import dotenv_values
 
 PROJECT_DIR = Path(__file__).resolve().parent
 
-# Development defaults: fine on a laptop, refused by ProductionConfig.
-DEV_SECRET_KEY = "dev-secret-key-change-me-in-production-0000"
+# Development default: fine on a laptop, refused by ProductionConfig.
 DEV_JWT_SECRET_KEY = "dev-jwt-secret-key-change-me-in-production-00"
-DEV_SECRETS = {DEV_SECRET_KEY, DEV_JWT_SECRET_KEY}
+DEV_SECRETS = {DEV_JWT_SECRET_KEY}
 MIN_SECRET_BYTES = 32
+# Pinned: tokens signed with anything else (none, HS512) are refused.
+JWT_ALGORITHM = "HS256"
+TRUE_WORDS, FALSE_WORDS = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
 class ConfigError(RuntimeError):
@@ -37,117 +41,104 @@ def read_environment(env_file: Path | None = PROJECT_DIR / ".env") -> dict[str, 
     return values
 
 
-def _parse(name: str, raw: str, kind: type) -> Any:
+def parse_setting(name: str, raw: str, kind: type) -> Any:
+    """`raw` (an environment variable's text) as a value of `kind`; ConfigError if it is not."""
     if kind is str:
         return raw
+    if kind is bool:
+        word = raw.strip().lower()
+        if word in TRUE_WORDS | FALSE_WORDS:
+            return word in TRUE_WORDS
+        raise ConfigError(f"{name} must be true or false, got {raw!r}")
     try:
         return kind(raw)
     except ValueError as error:
         raise ConfigError(f"{name} must be {kind.__name__}, got {raw!r}") from error
 
 
-# The settings an environment variable of the same name may set.
-ENVIRONMENT_SETTINGS = (
-    "SECRET_KEY",
-    "JWT_SECRET_KEY",
-    "JWT_PREVIOUS_SECRET_KEYS",
-    "JWT_ISSUER",
-    "JWT_AUDIENCE",
-    "MONGO_URI",
-    "MONGO_DB",
-    "MONGO_DRIVER",
-    "MONGO_TIMEOUT_MS",
-    "REDIS_URL",
-    "REDIS_PREFIX",
-    "CELERY_BROKER_URL",
-    "MAX_JSON_BYTES",
-    "MAX_IMPORT_BYTES",
-    "JWT_ACCESS_TOKEN_MINUTES",
-    "JWT_REFRESH_TOKEN_DAYS",
-    "LOGIN_FAILURES_PER_MINUTE",
-    "REGISTRATIONS_PER_HOUR",
-    "CELERY_QUEUE",
-    "CELERY_VISIBILITY_TIMEOUT_SECONDS",
-    "BROKER_PUBLISH_TIMEOUT_SECONDS",
-    "IMPORT_BATCH_SIZE",
-    "WS_AUTH_TIMEOUT_SECONDS",
-    "TRUSTED_PROXY_HOPS",
-    "BOOK_CACHE_ENTRIES",
-    "BOOK_CACHE_SECONDS",
-    "REDIS_MAX_CONNECTIONS",
-    "JOB_HEARTBEAT_SECONDS",
-    "JOB_STALE_SECONDS",
-    "JOB_MAINTENANCE_SECONDS",
-    "JOB_MAX_LAPSES",
-    "JOB_RETENTION_DAYS",
-    "LOG_FORMAT",
-    "LOG_LEVEL",
-    "METRICS_TOKEN",
-)
-
-
 class Config:
     """Settings shared by every environment; subclasses change the defaults."""
 
-    DEBUG = False
-    TESTING = False
-    SECRET_KEY = DEV_SECRET_KEY
-    JWT_SECRET_KEY = DEV_JWT_SECRET_KEY
+    # Fixed by the class, not by the environment.
+    DEBUG: ClassVar[bool] = False
+    TESTING: ClassVar[bool] = False
+
+    # Tokens
+    JWT_SECRET_KEY: str = DEV_JWT_SECRET_KEY  # signs new tokens (HS256; `kid` names it)
     # Keys that signed tokens before the last rotation: still verified, never used to sign.
-    JWT_PREVIOUS_SECRET_KEYS = ""  # comma-separated
-    JWT_ISSUER = "bookapi"  # `iss` of every token; a token from another issuer is refused
-    JWT_AUDIENCE = "bookapi"  # `aud` of every token; a token for another audience is refused
-    MONGO_URI = "mongodb://127.0.0.1:27017/bookapi"
-    MONGO_DB = ""  # empty: the database named in MONGO_URI, else "bookapi"
-    MONGO_DRIVER = "pymongo"  # PyMongo's AsyncMongoClient; "motor" (end of life) still works
-    MONGO_TIMEOUT_MS = 2000
-    REDIS_URL = "redis://127.0.0.1:6379/0"
-    REDIS_TIMEOUT_SECONDS = 1.0
+    JWT_PREVIOUS_SECRET_KEYS: str = ""  # comma-separated
+    JWT_ISSUER: str = "bookapi"  # `iss` of every token; a token from another issuer is refused
+    JWT_AUDIENCE: str = "bookapi"  # `aud` of every token; one for another audience is refused
+    JWT_ACCESS_TOKEN_MINUTES: int = 15
+    JWT_REFRESH_TOKEN_DAYS: int = 14
+
+    # MongoDB
+    MONGO_URI: str = "mongodb://127.0.0.1:27017/bookapi"
+    MONGO_DB: str = ""  # empty: the database named in MONGO_URI, else "bookapi"
+    MONGO_DRIVER: str = "pymongo"  # PyMongo's AsyncMongoClient; "motor" (end of life) works
+    MONGO_TIMEOUT_MS: int = 2000  # an unreachable server fails a request after about this
+
+    # Redis
+    REDIS_URL: str = "redis://127.0.0.1:6379/0"
+    REDIS_TIMEOUT_SECONDS: float = 1.0  # a command's read timeout (an outage: a quick 503)
     # Connections of an API process's Redis pool; a request waits (up to the timeout) for one.
-    REDIS_MAX_CONNECTIONS = 64
-    REDIS_PREFIX = "bookapi:"  # every key this app writes starts with it
-    CELERY_BROKER_URL = ""  # empty: REDIS_URL
-    MAX_JSON_BYTES = 1024 * 1024
-    MAX_IMPORT_BYTES = 100 * 1024 * 1024
-    JWT_ACCESS_TOKEN_MINUTES = 15
-    JWT_REFRESH_TOKEN_DAYS = 14
-    RETRY_AFTER_SECONDS = 5
-    LOGIN_FAILURES_PER_MINUTE = 5  # per client address and email
-    REGISTRATIONS_PER_HOUR = 20  # per client address
-    CELERY_QUEUE = "bookapi-jobs"
+    REDIS_MAX_CONNECTIONS: int = 64
+    REDIS_PREFIX: str = "bookapi:"  # every key and channel this app uses starts with it
+
+    # Request limits and answers
+    MAX_JSON_BYTES: int = 1024 * 1024
+    MAX_IMPORT_BYTES: int = 100 * 1024 * 1024
+    RETRY_AFTER_SECONDS: int = 5  # the Retry-After of a 503
+    LOGIN_FAILURES_PER_MINUTE: int = 5  # per client address and email
+    REGISTRATIONS_PER_HOUR: int = 20  # per client address
+    WS_AUTH_TIMEOUT_SECONDS: float = 5.0  # for a websocket's first-message authentication
+    # Proxies in front of the API whose X-Forwarded-For is trusted (0: clients connect directly).
+    TRUSTED_PROXY_HOPS: int = 0
+    # Rendered books kept per API process (0: no cache), and how long an entry may live.
+    BOOK_CACHE_ENTRIES: int = 10_000
+    BOOK_CACHE_SECONDS: float = 60.0
+
+    # Jobs (Celery on Redis)
+    CELERY_BROKER_URL: str = ""  # empty: REDIS_URL
+    CELERY_QUEUE: str = "bookapi-jobs"
     # Redis redelivers a task nobody acknowledged after this long: longer than any job.
-    CELERY_VISIBILITY_TIMEOUT_SECONDS = 6 * 60 * 60
-    BROKER_PUBLISH_TIMEOUT_SECONDS = 3.0
-    IMPORT_BATCH_SIZE = 500
+    CELERY_VISIBILITY_TIMEOUT_SECONDS: int = 6 * 60 * 60
+    BROKER_PUBLISH_TIMEOUT_SECONDS: float = 3.0  # a submit gets 503 past this
+    IMPORT_BATCH_SIZE: int = 500
     # A running job stamps a heartbeat this often; one silent for JOB_STALE_SECONDS is
     # taken to be dead and requeued by the reaper, or failed after JOB_MAX_LAPSES deaths.
-    JOB_HEARTBEAT_SECONDS = 10.0
-    JOB_STALE_SECONDS = 60.0
-    JOB_MAX_LAPSES = 3
-    # How often Celery beat runs the reaper and the retention purge.
-    JOB_MAINTENANCE_SECONDS = 30.0
-    # Ended jobs and their export files are deleted this long after they ended.
-    JOB_RETENTION_DAYS = 7.0
-    LOG_FORMAT = ""  # "json" or "text"; empty: JSON lines in production, text otherwise
-    LOG_LEVEL = "INFO"
-    METRICS_TOKEN = ""  # empty: /metrics is off; set: served to `Bearer <METRICS_TOKEN>`
-    WS_AUTH_TIMEOUT_SECONDS = 5.0
-    # Proxies in front of the API whose X-Forwarded-For is trusted (0: clients connect directly).
-    TRUSTED_PROXY_HOPS = 0
-    # Rendered books kept per API process (0: no cache), and how long an entry may live.
-    BOOK_CACHE_ENTRIES = 10_000
-    BOOK_CACHE_SECONDS = 60.0
+    JOB_HEARTBEAT_SECONDS: float = 10.0
+    JOB_STALE_SECONDS: float = 60.0
+    JOB_MAX_LAPSES: int = 3
+    JOB_MAINTENANCE_SECONDS: float = 30.0  # how often beat runs the reaper and retention
+    JOB_RETENTION_DAYS: float = 7.0  # ended jobs and their files go this long after the end
+
+    # Observability
+    LOG_FORMAT: str = ""  # "json" or "text"; empty: JSON lines in production, text otherwise
+    LOG_LEVEL: str = "INFO"
+    METRICS_TOKEN: str = ""  # empty: /metrics is off; set: served to `Bearer <METRICS_TOKEN>`
 
     def __init__(self, environ: Mapping[str, str] | None = None, **overrides: Any) -> None:
         env = read_environment() if environ is None else environ
-        for name in ENVIRONMENT_SETTINGS:
+        declared = self.declared()
+        for name, kind in declared.items():
             if env.get(name, "") != "":
-                setattr(self, name, _parse(name, env[name], type(getattr(self, name))))
+                setattr(self, name, parse_setting(name, env[name], kind))
         for name, value in overrides.items():
-            if not name.isupper() or not hasattr(self, name):
+            if name not in declared:
                 raise ConfigError(f"unknown setting {name}")
             setattr(self, name, value)
         self.validate()
+
+    @classmethod
+    def declared(cls) -> dict[str, type]:
+        """Every setting the environment may set, with its type."""
+        hints = get_type_hints(cls, include_extras=False)
+        return {
+            name: kind
+            for name, kind in hints.items()
+            if name.isupper() and name not in ("DEBUG", "TESTING")
+        }
 
     def validate(self) -> None:
         """Reject settings the app cannot run with."""
@@ -167,25 +158,34 @@ class Config:
     def broker_url(self) -> str:
         return self.CELERY_BROKER_URL or self.REDIS_URL
 
+    @property
+    def access_token_lifetime(self) -> timedelta:
+        return timedelta(minutes=self.JWT_ACCESS_TOKEN_MINUTES)
+
+    @property
+    def refresh_token_lifetime(self) -> timedelta:
+        return timedelta(days=self.JWT_REFRESH_TOKEN_DAYS)
+
     def quart_config(self) -> dict[str, Any]:
-        """The settings as Quart and its extensions expect them."""
-        values = {name: getattr(self, name) for name in dir(self) if name.isupper()}
-        values.update(
+        """What Quart and quart-jwt-extended read from `app.config` (the app's own code reads
+        the typed settings instead)."""
+        return {
+            "DEBUG": self.DEBUG,
+            "TESTING": self.TESTING,
             # The largest body any route takes; JSON routes lower it to MAX_JSON_BYTES.
-            MAX_CONTENT_LENGTH=max(self.MAX_IMPORT_BYTES, self.MAX_JSON_BYTES),
-            JWT_ALGORITHM="HS256",
-            # Pinned: tokens signed with anything else (none, HS512) are refused.
-            JWT_DECODE_ALGORITHMS=["HS256"],
-            JWT_TOKEN_LOCATION=["headers"],
-            JWT_IDENTITY_CLAIM="sub",
-            JWT_DECODE_ISSUER=self.JWT_ISSUER,
-            JWT_DECODE_AUDIENCE=self.JWT_AUDIENCE,
-            JWT_ACCESS_TOKEN_EXPIRES=timedelta(minutes=self.JWT_ACCESS_TOKEN_MINUTES),
-            JWT_REFRESH_TOKEN_EXPIRES=timedelta(days=self.JWT_REFRESH_TOKEN_DAYS),
+            "MAX_CONTENT_LENGTH": max(self.MAX_IMPORT_BYTES, self.MAX_JSON_BYTES),
+            "JWT_SECRET_KEY": self.JWT_SECRET_KEY,
+            "JWT_ALGORITHM": JWT_ALGORITHM,
+            "JWT_DECODE_ALGORITHMS": [JWT_ALGORITHM],
+            "JWT_TOKEN_LOCATION": ["headers"],
+            "JWT_IDENTITY_CLAIM": "sub",
+            "JWT_DECODE_ISSUER": self.JWT_ISSUER,
+            "JWT_DECODE_AUDIENCE": self.JWT_AUDIENCE,
+            "JWT_ACCESS_TOKEN_EXPIRES": self.access_token_lifetime,
+            "JWT_REFRESH_TOKEN_EXPIRES": self.refresh_token_lifetime,
             # Errors render as problem details, never as Quart's debug page.
-            PROPAGATE_EXCEPTIONS=False,
-        )
-        return values
+            "PROPAGATE_EXCEPTIONS": False,
+        }
 
 
 class DevelopmentConfig(Config):
@@ -198,21 +198,19 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
-    SECRET_KEY = ""
     JWT_SECRET_KEY = ""
 
     def validate(self) -> None:
         super().validate()
-        for name in ("SECRET_KEY", "JWT_SECRET_KEY"):
-            value = getattr(self, name)
-            if not value:
-                raise ConfigError(f"{name} is not set: set it to a random string of 32+ bytes")
-            if value in DEV_SECRETS:
-                raise ConfigError(f"{name} is a development default: set a secret of your own")
-            if len(value.encode()) < MIN_SECRET_BYTES:
-                raise ConfigError(
-                    f"{name} is shorter than {MIN_SECRET_BYTES} bytes: set a longer one"
-                )
+        value = self.JWT_SECRET_KEY
+        if not value:
+            raise ConfigError("JWT_SECRET_KEY is not set: set it to a random string of 32+ bytes")
+        if value in DEV_SECRETS:
+            raise ConfigError("JWT_SECRET_KEY is a development default: set a secret of your own")
+        if len(value.encode()) < MIN_SECRET_BYTES:
+            raise ConfigError(
+                f"JWT_SECRET_KEY is shorter than {MIN_SECRET_BYTES} bytes: set a longer one"
+            )
         for previous in self.JWT_PREVIOUS_SECRET_KEYS.split(","):
             previous = previous.strip()
             if previous and (previous in DEV_SECRETS or len(previous.encode()) < MIN_SECRET_BYTES):

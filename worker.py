@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bookapi.worker.celery_app import create_celery
+from bookapi.storage.broker import create_celery
 from bookapi.worker.tasks import register_tasks
 from settings import load_settings
 

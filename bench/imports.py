@@ -11,10 +11,10 @@ import sys
 import time
 from dataclasses import dataclass
 
-from bookapi.books.demo import demo_books
-from bookapi.books.documents import BOOK_INDEXES, new_book_document
-from bookapi.books.files import JSON_LINES, book_line
-from bookapi.jobs.records import new_import_job
+from bookapi.domain.books.demo import demo_books
+from bookapi.domain.books.documents import BOOK_INDEXES, new_book_document
+from bookapi.domain.books.files import JSON_LINES, book_line
+from bookapi.domain.jobs.records import new_import_job
 from bookapi.worker.runner import execute_job
 from bookapi.worker.store import WorkerStore
 from settings import load_settings

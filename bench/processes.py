@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bookapi.devstack import DevStackError, free_port
+from devstack import DevStackError, free_port
 from settings import PROJECT_DIR
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")

@@ -43,9 +43,9 @@ from bench.processes import (
     start_flask_peer,
     start_worker,
 )
-from bookapi.books.demo import demo_file
-from bookapi.books.files import JSON_LINES
-from bookapi.devstack import Server, free_port, start_mongo, start_redis
+from bookapi.domain.books.demo import demo_file
+from bookapi.domain.books.files import JSON_LINES
+from devstack import Server, free_port, start_mongo, start_redis
 from settings import PROJECT_DIR, Config
 
 ADMIN = "bench@example.com"
@@ -53,7 +53,6 @@ PASSWORD = "benchmark password"
 LIST_PATH = "/api/v1/books?tag=fiction&limit=20"
 SHARED_SETTINGS = (
     "BOOKAPI_ENV",
-    "SECRET_KEY",
     "JWT_SECRET_KEY",
     "MONGO_URI",
     "MONGO_DB",
@@ -112,7 +111,6 @@ def bookapi_environment(databases: dict[str, str]) -> dict[str, str]:
         **os.environ,
         **databases,
         "BOOKAPI_ENV": "production",
-        "SECRET_KEY": secrets.token_hex(32),
         "JWT_SECRET_KEY": secrets.token_hex(32),
         "MONGO_DB": "bench",
         "MONGO_DRIVER": Config.MONGO_DRIVER,
@@ -122,7 +120,7 @@ def bookapi_environment(databases: dict[str, str]) -> dict[str, str]:
 
 
 def cli(env: dict[str, str], *args: str, stdin: str = "") -> str:
-    argv = [str(BIN / "python"), "-m", "quart", "--app", "bookapi.app", *args]
+    argv = [str(BIN / "python"), "-m", "bookapi.cli", *args]
     done = subprocess.run(
         argv, env=env, cwd=PROJECT_DIR, input=stdin, capture_output=True, text=True
     )

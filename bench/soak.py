@@ -39,9 +39,9 @@ from bench.run import (
     seed,
     start_databases,
 )
-from bookapi.books.demo import demo_books, demo_file
-from bookapi.books.files import JSON_LINES
-from bookapi.books.isbn import isbn13_check_digit
+from bookapi.domain.books.demo import demo_books, demo_file
+from bookapi.domain.books.files import JSON_LINES
+from bookapi.domain.books.isbn import isbn13_check_digit
 
 MAX_GROWTH = 0.10
 SAMPLE_SECONDS = 5.0

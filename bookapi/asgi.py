@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .app import create_app
 from .observability.tracing import start_tracing, trace_asgi
+from .web.app import create_app
 
 app: Any = create_app()
 if start_tracing("bookapi-api"):

@@ -14,8 +14,8 @@ import pytest
 from quart import Quart
 from quart.typing import TestClientProtocol as Client
 
-from bookapi.app import create_app
-from bookapi.devstack import Server, free_port, start_mongo, start_redis
+from bookapi.web.app import create_app
+from devstack import Server, free_port, start_mongo, start_redis
 from settings import Config, TestingConfig, read_environment
 from tests.helpers import OWNER_ID, MintToken, direct_database, make_settings, mint_access_token
 

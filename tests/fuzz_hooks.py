@@ -23,8 +23,8 @@ import jwt
 import schemathesis
 from schemathesis.generation.modes import GenerationMode
 
-from bookapi.auth.signing_keys import key_id
-from bookapi.books.isbn import isbn10_check_digit, isbn13_check_digit
+from bookapi.domain.books.isbn import isbn10_check_digit, isbn13_check_digit
+from bookapi.web.security.signing_keys import key_id
 
 ISBN_DIGITS = re.compile(r"[0-9Xx]")
 

@@ -20,8 +20,8 @@ from pymongo.database import Database
 from quart import Quart
 from quart.typing import TestClientProtocol as Client
 
-from bookapi.auth.tokens import sign_token
-from bookapi.mongo import create_sync_client, sync_database
+from bookapi.storage.mongo import create_sync_client, sync_database
+from bookapi.web.security.tokens import sign_token
 from settings import PROJECT_DIR, Config, TestingConfig
 
 API = "/api/v1"
@@ -234,9 +234,9 @@ def stop_worker(process: subprocess.Popen[bytes]) -> None:
 
 
 def run_cli(settings: Config, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    """`quart --app bookapi.app ARGS...` as a real process on the test's database."""
+    """`python -m bookapi.cli ARGS...` as a real process on the test's database."""
     return subprocess.run(
-        [sys.executable, "-m", "quart", "--app", "bookapi.app", *args],
+        [sys.executable, "-m", "bookapi.cli", *args],
         input=stdin,
         capture_output=True,
         text=True,

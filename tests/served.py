@@ -15,9 +15,9 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
-from bookapi.books.demo import demo_file
-from bookapi.books.files import CSV
-from bookapi.devstack import free_port
+from bookapi.domain.books.demo import demo_file
+from bookapi.domain.books.files import CSV
+from devstack import free_port
 from settings import PROJECT_DIR
 from tests.helpers import PASSWORD, start_worker, stop_worker, wait_until
 

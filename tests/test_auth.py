@@ -13,10 +13,10 @@ import pytest
 from quart import Quart
 from quart.typing import TestClientProtocol as Client
 
-from bookapi.api.connections import get_db
-from bookapi.app import create_app
-from bookapi.auth import users as users_repo
-from bookapi.auth.signing_keys import key_id
+from bookapi.domain.accounts import user_repository as users_repo
+from bookapi.web.app import create_app
+from bookapi.web.security.signing_keys import key_id
+from bookapi.web.services.app_services import get_db
 from tests.helpers import AUTH, DUNE, PASSWORD, MintToken, bearer, login, register
 
 

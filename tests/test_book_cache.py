@@ -15,10 +15,11 @@ from bson import ObjectId
 from quart import Quart
 from quart.typing import TestClientProtocol as Client
 
-from bookapi.api.book_cache import BookCache
-from bookapi.app import create_app
-from bookapi.devstack import free_port, start_redis
-from bookapi.errors import NotFoundError
+from bookapi.domain.errors import NotFoundError
+from bookapi.web.app import create_app
+from bookapi.web.services.app_services import services_of
+from bookapi.web.services.book_cache import BookCache
+from devstack import free_port, start_redis
 from settings import TestingConfig
 from tests.helpers import (
     DUNE,
@@ -65,7 +66,7 @@ async def read_until_hit(client: Client, url: str, cache: BookCache) -> Any:
 
 
 async def until_trusted(app: Quart) -> BookCache:
-    cache: BookCache = app.extensions["book_cache"]
+    cache = services_of(app).book_cache
 
     async def trusted() -> bool:
         return cache.trusted

@@ -7,8 +7,8 @@ from pathlib import PurePath
 
 import pytest
 
-from bookapi.books.demo import demo_books
-from bookapi.books.files import (
+from bookapi.domain.books.demo import demo_books
+from bookapi.domain.books.files import (
     CSV,
     JSON_LINES,
     BookFileFormat,
@@ -17,7 +17,7 @@ from bookapi.books.files import (
     read_rows,
     write_books,
 )
-from bookapi.errors import JobFailedError
+from bookapi.domain.errors import JobFailedError
 
 
 @pytest.mark.parametrize("file_format", [CSV, JSON_LINES])

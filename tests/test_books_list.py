@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from quart.typing import TestClientProtocol as Client
 
-from bookapi.books.isbn import isbn13_check_digit
+from bookapi.domain.books.isbn import isbn13_check_digit
 from tests.helpers import BOTH_DRIVERS
 
 SORTS = ["title", "-title", "published_year", "-published_year", "created_at", "-created_at"]

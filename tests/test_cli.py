@@ -1,4 +1,4 @@
-"""`quart --app bookapi.app create-admin EMAIL`, run as a real process against the real database."""
+"""`python -m bookapi.cli create-admin EMAIL`, run as a real process against the real database."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 from quart.typing import TestClientProtocol as Client
 
-from bookapi.books.schemas import BookIn
-from bookapi.devstack import DEMO_BOOKS, DEMO_EMAIL, DEMO_PASSWORD, offer_demo_data
+from bookapi.domain.books.book_schemas import BookIn
+from devstack import DEMO_BOOKS, DEMO_EMAIL, DEMO_PASSWORD, offer_demo_data
 from settings import TestingConfig
 from tests.helpers import (
     DUNE,

@@ -21,8 +21,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import WebDriverWait
 
-from bookapi.books.demo import demo_books, demo_file
-from bookapi.books.files import CSV
+from bookapi.domain.books.demo import demo_books, demo_file
+from bookapi.domain.books.files import CSV
 from settings import TestingConfig
 from tests.helpers import PASSWORD, worker_environment
 from tests.served import call, served_api

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bookapi.books.isbn import InvalidISBNError, normalize_isbn
+from bookapi.domain.books.isbn import InvalidISBNError, normalize_isbn
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bookapi.api.job_events import LISTENER_QUEUE_SIZE, JobEventHub
+from bookapi.web.services.event_hub import LISTENER_QUEUE_SIZE, JobEventHub
 
 
 def progress(done: int) -> str:

@@ -18,10 +18,10 @@ import pytest
 from bson import ObjectId
 from quart.typing import TestClientProtocol as Client
 
-from bookapi.books.demo import demo_file
-from bookapi.books.files import CSV as CSV_FILE
-from bookapi.jobs.records import StoredJob, new_export_job, new_import_job
-from bookapi.timestamps import utc_now
+from bookapi.domain.books.demo import demo_file
+from bookapi.domain.books.files import CSV as CSV_FILE
+from bookapi.domain.jobs.records import StoredJob, new_export_job, new_import_job
+from bookapi.domain.timestamps import utc_now
 from bookapi.worker.lease import Lease
 from bookapi.worker.reaper import reap_stalled_jobs
 from bookapi.worker.retention import purge_expired_jobs

@@ -16,14 +16,14 @@ from quart.testing.connections import WebsocketDisconnectError, WebsocketRespons
 from quart.typing import TestClientProtocol as Client
 from redis.asyncio import Redis
 
-from bookapi.api.job_events import JobEventHub
-from bookapi.app import create_app
-from bookapi.books.demo import demo_file
-from bookapi.books.files import CSV as CSV_FILE
-from bookapi.books.files import JSON_LINES
-from bookapi.books.schemas import BOOK_FIELDS
-from bookapi.devstack import free_port
-from bookapi.redis_store import events_channel
+from bookapi.domain.books.book_schemas import BOOK_FIELDS
+from bookapi.domain.books.demo import demo_file
+from bookapi.domain.books.files import CSV as CSV_FILE
+from bookapi.domain.books.files import JSON_LINES
+from bookapi.storage.redis_names import RedisNames
+from bookapi.web.app import create_app
+from bookapi.web.services.app_services import services_of
+from devstack import free_port
 from settings import TestingConfig
 from tests.helpers import (
     API,
@@ -230,7 +230,7 @@ async def test_import_rejects_wrong_type_empty_and_oversized_files(
         f"{API}/imports?on_conflict=merge", data=b"x", headers={**user, **CSV}
     )
     assert bad_option.status_code == 400
-    app.config["MAX_IMPORT_BYTES"] = 10_000
+    services_of(app).settings.MAX_IMPORT_BYTES = 10_000
     too_big = await client.post(
         f"{API}/imports", data=demo_file(200, CSV_FILE), headers={**user, **CSV}
     )
@@ -338,7 +338,7 @@ async def test_websocket_authentication_failures(
             await ws.send(json.dumps(message) if isinstance(message, dict) else message)
             _, code = await receive_until_closed(ws)
         assert code == 1008, message
-    app.config["WS_AUTH_TIMEOUT_SECONDS"] = 0.5
+    services_of(app).settings.WS_AUTH_TIMEOUT_SECONDS = 0.5
     async with client.websocket(url) as ws:  # says nothing at all
         _, code = await receive_until_closed(ws)
     assert code == 1008
@@ -355,7 +355,7 @@ async def test_many_listeners_share_one_redis_subscription(
             return await receive_until_closed(ws)
 
     listeners = [asyncio.create_task(listen()) for _ in range(25)]
-    hub: JobEventHub = app.extensions["job_events"]
+    hub = services_of(app).job_events
 
     async def all_listening() -> bool:
         return len(hub.listeners.get(job["id"], ())) == 25
@@ -363,7 +363,7 @@ async def test_many_listeners_share_one_redis_subscription(
     await wait_until(all_listening, 30, "25 websocket listeners")
     redis = Redis.from_url(settings.REDIS_URL)
     try:
-        channel = events_channel(settings.REDIS_PREFIX)
+        channel = RedisNames(settings.REDIS_PREFIX).job_events_channel
         subscriptions = dict(await redis.pubsub_numsub(channel))
         assert subscriptions[channel.encode()] == 1
     finally:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from quart.typing import TestClientProtocol as Client
 
-from bookapi.books.demo import demo_file
-from bookapi.books.files import CSV as CSV_FILE
+from bookapi.domain.books.demo import demo_file
+from bookapi.domain.books.files import CSV as CSV_FILE
 from settings import TestingConfig
 from tests.helpers import (
     CSV,

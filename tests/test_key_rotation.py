@@ -12,8 +12,8 @@ import pytest
 from quart import Quart
 from quart.typing import TestClientProtocol as Client
 
-from bookapi.app import create_app
-from bookapi.auth.signing_keys import key_id
+from bookapi.web.app import create_app
+from bookapi.web.security.signing_keys import key_id
 from settings import ConfigError, ProductionConfig, TestingConfig
 from tests.helpers import AUTH, DUNE, PASSWORD, bearer, login, make_settings, register
 
@@ -76,7 +76,7 @@ async def test_tokens_for_another_audience_or_issuer_are_refused(settings: Testi
 
 @pytest.mark.parametrize("previous", ["short", "dev-jwt-secret-key-change-me-in-production-00"])
 def test_production_refuses_weak_previous_keys(previous: str) -> None:
-    strong = {"SECRET_KEY": NEW_KEY, "JWT_SECRET_KEY": OLD_KEY}
+    strong = {"JWT_SECRET_KEY": OLD_KEY}
     ProductionConfig({**strong, "JWT_PREVIOUS_SECRET_KEYS": NEW_KEY[::-1]})  # a strong one is fine
     with pytest.raises(ConfigError, match="JWT_PREVIOUS_SECRET_KEYS"):
         ProductionConfig({**strong, "JWT_PREVIOUS_SECRET_KEYS": f"{NEW_KEY[::-1]},{previous}"})

@@ -10,7 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from quart import Quart
 from quart.typing import TestClientProtocol as Client
 
-from bookapi.app import create_app
+from bookapi.web.app import create_app
 from settings import TestingConfig
 from tests.helpers import (
     DUNE,

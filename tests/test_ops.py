@@ -6,8 +6,9 @@ import re
 
 from quart.typing import TestClientProtocol as Client
 
-from bookapi.app import create_app
-from bookapi.devstack import free_port
+from bookapi.web.app import create_app
+from bookapi.web.services.app_services import services_of
+from devstack import free_port
 from settings import TestingConfig
 from tests.helpers import direct_database
 
@@ -82,14 +83,14 @@ async def test_a_restart_on_existing_data_builds_only_missing_indexes(
     for _ in range(2):  # the second start finds every index there already
         app = create_app(settings)
         async with app.test_app():
-            assert "mongo_index_retry" not in app.extensions, "the index build failed"
+            assert services_of(app).connections.indexes_ready, "the index build failed"
     with direct_database(settings) as db:
         names = {index["name"] for index in db["books"].list_indexes()}
         db["books"].drop_index("title")
     assert {"isbn_unique", "title", "tag"} <= names
     app = create_app(settings)
     async with app.test_app():
-        assert "mongo_index_retry" not in app.extensions
+        assert services_of(app).connections.indexes_ready
     with direct_database(settings) as db:
         assert "title" in {index["name"] for index in db["books"].list_indexes()}
 

@@ -6,8 +6,8 @@ import asyncio
 import time
 from pathlib import Path
 
-from bookapi.app import create_app
-from bookapi.devstack import free_port, start_mongo
+from bookapi.web.app import create_app
+from devstack import free_port, start_mongo
 from settings import TestingConfig
 from tests.helpers import BOTH_DRIVERS, DUNE, mint_access_token
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import websockets
 
-from bookapi.devstack import free_port
-from bookapi.devstack.reload import ReloadingServer
+from devstack import free_port
+from devstack.reload import ReloadingServer
 from settings import TestingConfig
 from tests.helpers import MintToken, worker_environment
 from tests.served import import_demo_books, until_ready

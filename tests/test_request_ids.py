@@ -10,8 +10,8 @@ from typing import Any
 
 from quart.typing import TestClientProtocol as Client
 
-from bookapi.books.demo import demo_file
-from bookapi.books.files import CSV
+from bookapi.domain.books.demo import demo_file
+from bookapi.domain.books.files import CSV
 from settings import TestingConfig
 from tests.helpers import PASSWORD, bearer, direct_database, wait_until, worker_environment
 from tests.served import call, served_api, sign_up

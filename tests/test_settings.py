@@ -8,11 +8,13 @@ import pytest
 
 from settings import (
     DEV_JWT_SECRET_KEY,
+    Config,
     ConfigError,
     DevelopmentConfig,
     ProductionConfig,
     TestingConfig,
     load_settings,
+    parse_setting,
     read_environment,
 )
 
@@ -20,9 +22,9 @@ STRONG = "s" * 40
 
 
 def test_bookapi_env_picks_the_class_and_unset_means_production() -> None:
-    with pytest.raises(ConfigError, match="SECRET_KEY is not set"):
+    with pytest.raises(ConfigError, match="JWT_SECRET_KEY is not set"):
         load_settings({})
-    strong = {"SECRET_KEY": STRONG, "JWT_SECRET_KEY": STRONG + "j"}
+    strong = {"JWT_SECRET_KEY": STRONG + "j"}
     assert isinstance(load_settings(strong), ProductionConfig)
     assert isinstance(load_settings({"BOOKAPI_ENV": "development"}), DevelopmentConfig)
     assert isinstance(load_settings({"BOOKAPI_ENV": "testing"}), TestingConfig)
@@ -53,17 +55,20 @@ def test_dotenv_is_read_but_the_environment_wins(
 
 
 def test_production_accepts_strong_secrets() -> None:
-    config = ProductionConfig({"SECRET_KEY": STRONG, "JWT_SECRET_KEY": STRONG + "j"})
+    config = ProductionConfig({"JWT_SECRET_KEY": STRONG + "j"})
     assert config.JWT_SECRET_KEY == STRONG + "j"
 
 
 @pytest.mark.parametrize(
     ("environ", "variable"),
     [
-        ({"JWT_SECRET_KEY": STRONG}, "SECRET_KEY"),
-        ({"SECRET_KEY": STRONG}, "JWT_SECRET_KEY"),
-        ({"SECRET_KEY": STRONG, "JWT_SECRET_KEY": DEV_JWT_SECRET_KEY}, "JWT_SECRET_KEY"),
-        ({"SECRET_KEY": "short", "JWT_SECRET_KEY": STRONG}, "SECRET_KEY"),
+        ({}, "JWT_SECRET_KEY"),
+        ({"JWT_SECRET_KEY": DEV_JWT_SECRET_KEY}, "JWT_SECRET_KEY"),
+        ({"JWT_SECRET_KEY": "short"}, "JWT_SECRET_KEY"),
+        (
+            {"JWT_SECRET_KEY": STRONG, "JWT_PREVIOUS_SECRET_KEYS": "short"},
+            "JWT_PREVIOUS_SECRET_KEYS",
+        ),
     ],
 )
 def test_production_refuses_missing_default_or_short_secrets(
@@ -71,3 +76,20 @@ def test_production_refuses_missing_default_or_short_secrets(
 ) -> None:
     with pytest.raises(ConfigError, match=f"^{variable} "):
         load_settings({"BOOKAPI_ENV": "production", **environ})
+
+
+def test_every_declared_setting_is_read_from_the_environment_by_its_type() -> None:
+    dev = {"BOOKAPI_ENV": "development"}
+    config = load_settings(
+        {**dev, "RETRY_AFTER_SECONDS": "9", "REDIS_TIMEOUT_SECONDS": "0.5", "LOG_LEVEL": "DEBUG"}
+    )
+    assert (config.RETRY_AFTER_SECONDS, config.REDIS_TIMEOUT_SECONDS) == (9, 0.5)
+    assert config.LOG_LEVEL == "DEBUG"
+    assert "DEBUG" not in Config.declared(), "fixed by the class, not the environment"
+
+
+@pytest.mark.parametrize(("raw", "value"), [("true", True), ("0", False), ("No", False)])
+def test_a_bool_setting_reads_words_not_truthiness(raw: str, value: bool) -> None:
+    assert parse_setting("FLAG", raw, bool) is value
+    with pytest.raises(ConfigError, match="^FLAG must be true or false"):
+        parse_setting("FLAG", "maybe", bool)

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import websockets
 
-from bookapi.books.demo import demo_file
-from bookapi.books.files import CSV
-from bookapi.devstack import free_port
+from bookapi.domain.books.demo import demo_file
+from bookapi.domain.books.files import CSV
+from devstack import free_port
 from settings import TestingConfig
 from tests.helpers import MintToken, worker_environment
 from tests.served import import_demo_books, start_api, until_ready

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from bookapi.devstack import free_port
+from devstack import free_port
 from settings import PROJECT_DIR, TestingConfig
 from tests.helpers import wait_until, worker_environment
 from tests.served import import_demo_books, served_api, sign_up

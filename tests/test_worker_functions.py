@@ -13,11 +13,11 @@ from collections.abc import Iterator, Mapping, Sequence
 import pytest
 from bson import ObjectId
 
-from bookapi.books.demo import demo_books, demo_file
-from bookapi.books.documents import new_book_document
-from bookapi.books.files import CSV, JSON_LINES, Row, read_rows
-from bookapi.books.isbn import isbn13_check_digit
-from bookapi.jobs.records import OnConflict, StoredJob, new_export_job, new_import_job
+from bookapi.domain.books.demo import demo_books, demo_file
+from bookapi.domain.books.documents import new_book_document
+from bookapi.domain.books.files import CSV, JSON_LINES, Row, read_rows
+from bookapi.domain.books.isbn import isbn13_check_digit
+from bookapi.domain.jobs.records import OnConflict, StoredJob, new_export_job, new_import_job
 from bookapi.worker.exporter import run_export
 from bookapi.worker.importer import BatchWriter, ImportCounts, import_rows, validate_row
 from bookapi.worker.progress import ProgressReporter

@@ -1,1 +1,1 @@
-"""Command-line tools (`quart --app bookapi.app ...`): create-admin, import-books, demo-books."""
+"""Command-line tools (`python -m bookapi.cli ...`): accounts, import-books, demo-books."""

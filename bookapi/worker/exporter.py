@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import TypedDict
 
-from ..books.documents import list_filter, sort_order
-from ..books.files import FORMATS, book_line, header_line
-from ..books.schemas import BookFilters
-from ..jobs.records import StoredJob, export_filename, file_metadata
+from ..domain.books.book_schemas import BookFilters
+from ..domain.books.documents import list_filter, sort_order
+from ..domain.books.files import FORMATS, book_line, header_line
+from ..domain.jobs.records import StoredJob, export_filename, file_metadata
 from .progress import ProgressReporter
 from .store import WorkerStore
 

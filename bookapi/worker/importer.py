@@ -15,10 +15,10 @@ from pydantic import ValidationError
 from pymongo import UpdateOne
 from pymongo.errors import BulkWriteError
 
-from ..books.documents import StoredBook, changed_fields_update, new_book_document
-from ..books.files import FORMATS, Row, read_rows
-from ..books.schemas import BookFields, BookIn
-from ..jobs.records import StoredJob
+from ..domain.books.book_schemas import BookFields, BookIn
+from ..domain.books.documents import StoredBook, changed_fields_update, new_book_document
+from ..domain.books.files import FORMATS, Row, read_rows
+from ..domain.jobs.records import StoredJob
 from .progress import ProgressReporter
 from .store import WorkerStore
 
@@ -103,7 +103,7 @@ class BatchWriter:
         self.counts = counts
         # FerretDB v1 runs a bulk of updates orders of magnitude slower than the same
         # updates one by one, so there the updates go one at a time.
-        self.bulk_updates = not store.is_ferretdb if bulk_updates is None else bulk_updates
+        self.bulk_updates = store.quirks.fast_bulk_updates if bulk_updates is None else bulk_updates
         # The owner rule of PUT: an update may change only the owner's books, unless an
         # admin submitted the import.
         self.may_change_any = bool(job["params"].get("owner_is_admin", False))

@@ -17,8 +17,8 @@ from typing import Literal
 
 from pymongo.errors import PyMongoError
 
-from ..jobs.records import StoredJob
-from ..timestamps import utc_now
+from ..domain.jobs.records import StoredJob
+from ..domain.timestamps import utc_now
 from .store import WorkerStore
 
 log = logging.getLogger(__name__)

@@ -10,10 +10,9 @@ from collections.abc import Callable
 from bson import ObjectId
 from redis.exceptions import RedisError
 
-from ..jobs.records import StoredJob
-from ..jobs.schemas import job_json
-from ..redis_store import events_channel
-from ..timestamps import utc_now
+from ..domain.jobs.job_schemas import job_json
+from ..domain.jobs.records import StoredJob
+from ..domain.timestamps import utc_now
 from .store import WorkerStore
 
 # At most ~10 progress events per second per job.
@@ -34,7 +33,7 @@ class ProgressReporter:
         checkpoint: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
-        self.channel = events_channel(store.settings.REDIS_PREFIX)
+        self.channel = store.names.job_events_channel
         self.job_id = job_id
         self.run_id = run_id  # only this run of the job may write its progress
         self.on_progress = on_progress  # e.g. a terminal progress bar, called unthrottled

@@ -20,8 +20,8 @@ from datetime import datetime, timedelta
 
 from pymongo import ReturnDocument
 
-from ..jobs.records import StoredJob
-from ..timestamps import utc_now
+from ..domain.jobs.records import StoredJob
+from ..domain.timestamps import utc_now
 from .progress import ProgressReporter
 from .runner import Requeue, finish
 from .store import WorkerStore
@@ -72,7 +72,7 @@ def reap_stalled_jobs(
 ) -> ReapReport | None:
     """Requeue or fail the jobs whose run died; None if another reaper is at it right now."""
     lock = store.redis.lock(
-        f"{store.settings.REDIS_PREFIX}job-reaper",
+        store.names.reaper_lock,
         # Long enough for a slow pass; a reaper that died holding it frees it in time.
         timeout=max(60.0, 10 * store.settings.JOB_MAINTENANCE_SECONDS),
         blocking=False,

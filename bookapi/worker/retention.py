@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from bson import ObjectId
 from gridfs.errors import NoFile
 
-from ..jobs.records import TERMINAL_STATES
-from ..timestamps import utc_now
+from ..domain.jobs.records import TERMINAL_STATES
+from ..domain.timestamps import utc_now
 from .store import WorkerStore
 
 log = logging.getLogger(__name__)

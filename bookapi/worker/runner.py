@@ -12,11 +12,11 @@ from bson import ObjectId
 from gridfs.errors import NoFile
 from pymongo import ReturnDocument
 
-from ..errors import JobFailedError
-from ..jobs.records import StoredJob
-from ..mongo import MONGO_UNAVAILABLE
+from ..domain.errors import JobFailedError
+from ..domain.jobs.records import StoredJob
+from ..domain.timestamps import utc_now
 from ..observability.metrics import IMPORT_ROWS_PER_SECOND, JOB_DURATION, JOBS_ENDED
-from ..timestamps import utc_now
+from ..storage.mongo import MONGO_UNAVAILABLE
 from .exporter import run_export
 from .importer import run_import
 from .lease import JobInterruptedError, Lease, ShutdownFlag

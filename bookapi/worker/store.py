@@ -19,12 +19,14 @@ from redis.exceptions import RedisError
 
 from settings import Config
 
-from ..books.documents import BOOK_INDEXES, StoredBook
-from ..books.documents import COLLECTION as BOOKS
-from ..jobs.records import COLLECTION as JOBS
-from ..jobs.records import StoredJob
-from ..mongo import create_sync_client, is_ferretdb, missing_indexes, sync_database
-from ..redis_store import book_changes_channel, create_sync_redis
+from ..domain.books.documents import BOOK_INDEXES, StoredBook
+from ..domain.books.documents import COLLECTION as BOOKS
+from ..domain.jobs.records import COLLECTION as JOBS
+from ..domain.jobs.records import StoredJob
+from ..storage.mongo import create_sync_client, missing_indexes, sync_database
+from ..storage.redis_names import RedisNames
+from ..storage.redis_store import create_sync_redis
+from ..storage.server_quirks import ServerQuirks
 
 ANNOUNCE_CHUNK = 500  # book ids per announcement
 log = logging.getLogger(__name__)
@@ -41,6 +43,7 @@ class WorkerStore:
         self.jobs = cast("Collection[StoredJob]", self.db[JOBS])
         self.files = GridFSBucket(self.db)
         self.redis: Redis = create_sync_redis(settings)
+        self.names = RedisNames(settings.REDIS_PREFIX)
         self._book_indexes_ready = False
 
     def ensure_book_indexes(self) -> None:
@@ -56,7 +59,7 @@ class WorkerStore:
     def announce_book_changes(self, book_ids: list[str]) -> None:
         """Tell the API processes' book caches to forget these books (best effort: their
         entries expire anyway, and a cache without Redis is not trusted)."""
-        channel = book_changes_channel(self.settings.REDIS_PREFIX)
+        channel = self.names.book_changes_channel
         for start in range(0, len(book_ids), ANNOUNCE_CHUNK):
             try:
                 self.redis.publish(channel, ",".join(book_ids[start : start + ANNOUNCE_CHUNK]))
@@ -72,18 +75,16 @@ class WorkerStore:
         takes the job. FerretDB v1 does not under concurrency (racing takes both "won" in
         tests), so there the takers of one job queue behind a Redis lock; its timeout frees
         it from a taker that died holding it."""
-        if not self.is_ferretdb:
+        if self.quirks.atomic_find_and_modify:
             yield
             return
-        with self.redis.lock(
-            f"{self.settings.REDIS_PREFIX}job-take:{job_id}", timeout=30, blocking_timeout=30
-        ):
+        with self.redis.lock(self.names.job_take_lock(job_id), timeout=30, blocking_timeout=30):
             yield
 
     @cached_property
-    def is_ferretdb(self) -> bool:
+    def quirks(self) -> ServerQuirks:
         """Asked of the server on first use (it may be down when the worker starts)."""
-        return is_ferretdb(self.db.command("buildInfo"))
+        return ServerQuirks.from_build_info(self.db.command("buildInfo"))
 
 
 _by_process: dict[int, WorkerStore] = {}

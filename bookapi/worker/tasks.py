@@ -17,11 +17,11 @@ from celery.signals import (
 
 from settings import Config
 
-from ..jobs.records import TASK_FOR_KIND, StoredJob
-from ..mongo import MONGO_UNAVAILABLE
+from ..domain.jobs.records import TASK_FOR_KIND, StoredJob
 from ..observability.logs import configure_logging, job_id_var, request_id_var
 from ..observability.metrics import forget_this_process
 from ..observability.tracing import start_tracing
+from ..storage.mongo import MONGO_UNAVAILABLE
 from .lease import ShutdownFlag
 from .reaper import reap_stalled_jobs
 from .retention import purge_expired_jobs

@@ -1,1 +1,0 @@
-"""HTTP plumbing of the API process: problems, body limits, ids, uploads, job submit, events."""

@@ -1,1 +1,0 @@
-"""Accounts and tokens (API process): users, passwords, JWTs, revocation, guard, rate limits."""

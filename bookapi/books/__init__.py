@@ -1,1 +1,0 @@
-"""The book domain shared by API and worker: schemas, ISBNs, document rules, files, repository."""

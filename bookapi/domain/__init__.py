@@ -1,0 +1,1 @@
+"""The domain both processes share: books, jobs, accounts, and the rules every one of them uses."""

@@ -1,0 +1,1 @@
+"""Accounts (shared): users, passwords and the account schemas."""

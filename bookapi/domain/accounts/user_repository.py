@@ -1,0 +1,94 @@
+"""Users in MongoDB. The password hash stays in this module and `passwords`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal, NotRequired, TypedDict
+
+from bson import ObjectId
+from pymongo import ASCENDING, IndexModel
+from pymongo.errors import OperationFailure
+
+from ...storage.mongo import Database, ensure_indexes
+from ...storage.server_quirks import is_duplicate_key
+from ..errors import DuplicateEmailError
+from ..timestamps import utc_now
+from .passwords import hash_password, needs_rehash, verify_password
+
+COLLECTION = "users"
+PUBLIC_PROJECTION = {"password_hash": 0}
+Role = Literal["user", "admin"]
+
+
+class StoredUser(TypedDict):
+    _id: ObjectId
+    email: str
+    email_key: str  # the folded email: unique and indexed
+    display_name: str | None
+    role: Role
+    password_hash: NotRequired[str]  # read only where a password is checked
+    created_at: datetime
+
+
+def email_key(email: str) -> str:
+    """Emails compare case-insensitively: this folded form is unique and indexed."""
+    return email.strip().casefold()
+
+
+async def ensure_user_indexes(db: Database) -> None:
+    await ensure_indexes(
+        db[COLLECTION], [IndexModel([("email_key", ASCENDING)], unique=True, name="email_unique")]
+    )
+
+
+async def insert_user(
+    db: Database, email: str, password: str, display_name: str | None, role: Role = "user"
+) -> StoredUser:
+    user = StoredUser(
+        _id=ObjectId(),
+        email=email,
+        email_key=email_key(email),
+        display_name=display_name,
+        role=role,
+        password_hash=await hash_password(password),
+        created_at=utc_now(),
+    )
+    try:
+        await db[COLLECTION].insert_one(user)
+    except OperationFailure as error:
+        if is_duplicate_key(error):
+            raise DuplicateEmailError() from error
+        raise
+    del user["password_hash"]
+    return user
+
+
+async def find_user(db: Database, user_id: str) -> StoredUser | None:
+    if not ObjectId.is_valid(user_id):
+        return None
+    user: StoredUser | None = await db[COLLECTION].find_one(
+        {"_id": ObjectId(user_id)}, PUBLIC_PROJECTION
+    )
+    return user
+
+
+async def check_login(db: Database, email: str, password: str) -> StoredUser | None:
+    """The user with this email and password, or None; both failures cost one hash."""
+    user: StoredUser | None = await db[COLLECTION].find_one({"email_key": email_key(email)})
+    stored_hash = user.pop("password_hash", None) if user else None
+    if not await verify_password(stored_hash, password) or user is None:
+        return None
+    if stored_hash and needs_rehash(stored_hash):
+        # The hashing cost was raised since this hash was made: upgrade it now.
+        new_hash = await hash_password(password)
+        await db[COLLECTION].update_one({"_id": user["_id"]}, {"$set": {"password_hash": new_hash}})
+    return user
+
+
+async def set_role(db: Database, email: str, role: Role) -> bool:
+    """Give the user with this email `role`; False if there is no such user."""
+    # update_one, not find_one_and_update: FerretDB v1 has no projection on findAndModify.
+    result = await db[COLLECTION].update_one(
+        {"email_key": email_key(email)}, {"$set": {"role": role}}
+    )
+    return bool(result.matched_count)

@@ -1,0 +1,1 @@
+"""Books (shared): schemas, stored documents, ISBNs, files, demo data, the async repository."""

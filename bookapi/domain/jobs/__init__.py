@@ -1,0 +1,1 @@
+"""Jobs (shared): records, kinds, the state machine, schemas, the async repository."""

@@ -1,0 +1,1 @@
+"""Storage (shared): the MongoDB and Redis modules, every Redis name, and the server's quirks."""

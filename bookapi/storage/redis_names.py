@@ -1,0 +1,40 @@
+"""Every Redis key, channel and lock the service uses, in one place.
+
+Each name starts with the deployment's REDIS_PREFIX, so several deployments (or tests)
+can share one Redis. The API and the worker build their names here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RedisNames:
+    prefix: str
+
+    @property
+    def job_events_channel(self) -> str:
+        """The one pub/sub channel that carries every job's events (workers -> API)."""
+        return f"{self.prefix}job-events"
+
+    @property
+    def book_changes_channel(self) -> str:
+        """Announces changed books (comma-separated ids) to the API processes' caches."""
+        return f"{self.prefix}book-changes"
+
+    def rate_limit(self, limit: str, subject: str) -> str:
+        """The counter of `limit` for `subject` (a client address, an email)."""
+        return f"{self.prefix}ratelimit:{limit}:{subject}"
+
+    def revoked_token(self, jti: str) -> str:
+        return f"{self.prefix}revoked:{jti}"
+
+    @property
+    def reaper_lock(self) -> str:
+        """Held by the one reaper that runs at a time."""
+        return f"{self.prefix}job-reaper"
+
+    def job_take_lock(self, job_id: object) -> str:
+        """Held while a job is taken, where the server's findAndModify is not atomic."""
+        return f"{self.prefix}job-take:{job_id}"

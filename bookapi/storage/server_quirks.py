@@ -1,0 +1,53 @@
+"""What the MongoDB-protocol server in use does differently: the only place that asks
+"is this FerretDB?".
+
+Production runs MongoDB; development and the tests may run FerretDB v1, which differs in
+ways the code must respect. Where they differ, MongoDB's behaviour is the design and the
+FerretDB path is the documented workaround.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from pymongo.errors import DuplicateKeyError, OperationFailure
+
+# FerretDB v1 reports an update that breaks a unique index with its backend's message.
+FERRETDB_DUPLICATE_MARKS = ("UNIQUE constraint failed", "SQLSTATE 23505")
+
+
+@dataclass(frozen=True)
+class ServerQuirks:
+    """The quirks of one server, read once from its `buildInfo`."""
+
+    ferretdb: bool
+
+    @classmethod
+    def from_build_info(cls, build_info: Mapping[str, object]) -> ServerQuirks:
+        # FerretDB adds its own version to buildInfo; MongoDB has no such field.
+        return cls(ferretdb="ferretdbVersion" in build_info)
+
+    @property
+    def atomic_find_and_modify(self) -> bool:
+        """MongoDB applies findAndModify atomically; FerretDB v1 does not under concurrency
+        (racing takes of one job both "won" in tests), so takers there need a lock."""
+        return not self.ferretdb
+
+    @property
+    def fast_bulk_updates(self) -> bool:
+        """FerretDB v1 runs a bulk of updates orders of magnitude slower than the same
+        updates one by one (100 took minutes), so there they go one at a time."""
+        return not self.ferretdb
+
+
+def is_duplicate_key(error: OperationFailure) -> bool:
+    """A unique-index violation, however the server reports it.
+
+    MongoDB says DuplicateKeyError (code 11000); FerretDB v1 says so on insert but
+    reports an update that breaks a unique index as an internal error (code 1) carrying
+    its backend's message: SQLite's, or PostgreSQL's unique_violation (SQLSTATE 23505).
+    """
+    if isinstance(error, DuplicateKeyError) or error.code == 11000:
+        return True
+    return error.code == 1 and any(mark in str(error) for mark in FERRETDB_DUPLICATE_MARKS)

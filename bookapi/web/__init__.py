@@ -1,0 +1,1 @@
+"""The API process only: app factory, routes, HTTP adapters, OpenAPI, security, services."""

@@ -1,0 +1,1 @@
+"""HTTP adapters (API process): problems, bodies, query strings, headers, ids, request log."""

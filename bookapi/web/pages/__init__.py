@@ -1,0 +1,1 @@
+"""Pages that are not the JSON API (API process): the console, the docs, the metrics."""

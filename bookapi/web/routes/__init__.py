@@ -1,0 +1,1 @@
+"""The blueprints (API process), one module per resource."""

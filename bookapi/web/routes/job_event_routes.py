@@ -1,0 +1,115 @@
+"""The websocket that streams one job's progress: snapshot, progress..., finished."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from contextlib import suppress
+
+from quart import Blueprint, websocket
+
+from ...domain.errors import NotFoundError
+from ...domain.jobs import job_repository as jobs_repo
+from ...domain.jobs.job_schemas import job_json
+from ...domain.jobs.records import TERMINAL_STATES, StoredJob
+from ...observability.metrics import WEBSOCKET_LISTENERS
+from ..http.ids import parse_id
+from ..http.problems import APIError
+from ..security.guard import Caller, authenticate, caller_from_claims
+from ..services.app_services import app_services, get_db, settings
+from ..services.event_hub import Listener
+from ..services.going_away import GOING_AWAY
+
+blueprint = Blueprint("job_events", __name__, url_prefix="/api/v1")
+# With no event for this long, re-read the job: a lost "finished" event cannot hang us.
+POLL_SECONDS = 5.0
+POLICY_VIOLATION = 1008
+
+
+async def caller_from_auth_message() -> Caller | None:
+    """For clients that cannot set headers: `{"type": "auth", "token": ...}` first, in time."""
+    try:
+        raw = await asyncio.wait_for(websocket.receive(), settings().WS_AUTH_TIMEOUT_SECONDS)
+        message = json.loads(raw)
+        if not isinstance(message, dict) or message.get("type") != "auth":
+            return None
+        return caller_from_claims(await authenticate(f"Bearer {message.get('token', '')}"))
+    except (TimeoutError, ValueError, APIError):
+        return None
+
+
+async def visible_job(raw_id: str, caller: Caller) -> StoredJob:
+    return await jobs_repo.find_visible_job(
+        get_db(), parse_id(raw_id, "job"), caller.id, caller.is_admin
+    )
+
+
+async def stream(job: StoredJob, listener: Listener) -> None:
+    """The snapshot of `job` (read after `listener` subscribed), then its events."""
+    await websocket.send_json({"type": "snapshot", "job": job_json(job)})
+    if job["state"] in TERMINAL_STATES:
+        return  # a late listener: the snapshot already tells the outcome
+    done = job["progress"]["done"]
+    while True:
+        event = await listener.next(POLL_SECONDS)
+        kind = event.fields.get("type") if event else None
+        if event is not None and kind == "finished" and "job" in event.fields:
+            await websocket.send(event.text)  # the worker sent the ended job along
+            return
+        if event is None or kind == "finished":
+            # Quiet for a while, or an end without the job: ask MongoDB.
+            job = await jobs_repo.find_job(get_db(), job["_id"]) or job
+            if job["state"] in TERMINAL_STATES:
+                await websocket.send_json({"type": "finished", "job": job_json(job)})
+                return
+        elif kind == "progress" and event.fields.get("done", -1) >= done:
+            done = event.fields["done"]
+            await websocket.send(event.text)
+
+
+@blueprint.websocket("/jobs/<job_id>/events")
+async def job_events(job_id: str) -> None:
+    """Live progress of a job; closed with 1001 if this process shuts down meanwhile."""
+    with (
+        app_services().shutdown.open_socket() as going_away,
+        WEBSOCKET_LISTENERS.track_inprogress(),
+    ):
+        follow = asyncio.ensure_future(follow_job(job_id))
+        stop = asyncio.ensure_future(going_away.wait())
+        await asyncio.wait({follow, stop}, return_when=asyncio.FIRST_COMPLETED)
+        if follow.done():
+            stop.cancel()
+            follow.result()  # a refused handshake is raised here, as if from this route
+            return
+        follow.cancel()
+        with suppress(asyncio.CancelledError):
+            await follow
+        await websocket.close(GOING_AWAY)
+
+
+async def follow_job(job_id: str) -> None:
+    """Authenticate by header (or first message), then stream the job's events."""
+    header = websocket.headers.get("Authorization")
+    caller = caller_from_claims(await authenticate(header)) if header else None
+    if caller is None:
+        await websocket.accept()
+        caller = await caller_from_auth_message()
+    # Subscribed before the job is read, so no event falls between the snapshot and the
+    # stream; that one read is the only one a listener costs until the job goes quiet.
+    with app_services().job_events.listening(job_id) as listener:
+        try:
+            if caller is None:
+                raise NotFoundError("job")
+            job = await visible_job(job_id, caller)
+        except NotFoundError:
+            if header:
+                raise  # not accepted yet: the handshake is refused with 404
+            await websocket.close(POLICY_VIOLATION)
+            return
+        if header:
+            await websocket.accept()
+        await stream(job, listener)
+    # Let every other listener of this job send its `finished` before anyone's close
+    # handshake takes the loop: a thousand listeners hear the end together.
+    await asyncio.sleep(0)
+    await websocket.close(1000)

@@ -1,0 +1,1 @@
+"""Tokens and abuse limits (API process): keys, issuing, the guard, revocation, limits."""

@@ -1,0 +1,74 @@
+"""Abuse limits on login failures and registrations, counted in the shared Redis.
+
+A count lives under REDIS_PREFIX and expires with its window, so a limit holds across
+every API process. Only what the limit is about is counted: a failed login adds one, a
+successful one wipes the count; every registration attempt adds one. A Redis outage
+raises its connection error, which the error handler turns into a 503: never a pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from quart import after_this_request, request
+from quart.typing import ResponseTypes
+
+from settings import Config
+
+from ..http.problems import APIError
+from ..services.app_services import get_redis, redis_names, settings
+
+TOO_MANY = "The user has sent too many requests in a given amount of time."
+
+
+@dataclass(frozen=True)
+class Limit:
+    name: str
+    allowed: Callable[[Config], int]  # how many per window, from the settings
+    window_seconds: int
+
+    def key(self, subject: str) -> str:
+        return redis_names().rate_limit(self.name, subject)
+
+
+LOGIN_FAILURES = Limit("login-failures", lambda s: s.LOGIN_FAILURES_PER_MINUTE, 60)
+REGISTRATIONS = Limit("registrations", lambda s: s.REGISTRATIONS_PER_HOUR, 60 * 60)
+
+
+def client_address() -> str:
+    # Behind trusted proxies the app's ProxyFix middleware has already put the client here.
+    return request.remote_addr or "unknown"
+
+
+async def check(limit: Limit, subject: str) -> None:
+    """429 with Retry-After when `subject` has used up `limit`; RateLimit-* headers either way."""
+    async with get_redis().pipeline(transaction=False) as pipe:
+        pipe.get(limit.key(subject))
+        pipe.ttl(limit.key(subject))
+        used_raw, ttl = await pipe.execute()
+    allowed = limit.allowed(settings())
+    used = int(used_raw or 0)
+    reset = ttl if ttl > 0 else limit.window_seconds
+
+    @after_this_request
+    async def add_headers(response: ResponseTypes) -> ResponseTypes:
+        response.headers["RateLimit-Limit"] = str(allowed)
+        response.headers["RateLimit-Remaining"] = str(max(allowed - used, 0))
+        response.headers["RateLimit-Reset"] = str(reset)
+        return response
+
+    if used >= allowed:
+        raise APIError(429, TOO_MANY, headers={"Retry-After": str(reset)})
+
+
+async def record(limit: Limit, subject: str) -> None:
+    """Count one more against `limit`; the window starts with the first."""
+    async with get_redis().pipeline(transaction=True) as pipe:
+        pipe.set(limit.key(subject), 0, ex=limit.window_seconds, nx=True)
+        pipe.incr(limit.key(subject))
+        await pipe.execute()
+
+
+async def forget(limit: Limit, subject: str) -> None:
+    await get_redis().delete(limit.key(subject))

@@ -1,0 +1,130 @@
+"""What an API process holds, reached through one typed accessor.
+
+`AppServices` is made with the app (the parts that need no event loop) and started when
+the app starts serving: the SIGTERM relay (websockets get 1001 before the server stops),
+the connections, then the indexes and the pub/sub hub that feeds the book cache and the
+job listeners; stopped in the reverse order. The order is
+that of `start` and `stop`, so no hook registration decides it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from celery import Celery
+from quart import Quart, current_app
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from settings import Config
+
+from ...storage.mongo import Database
+from ...storage.redis_names import RedisNames
+from ..security.signing_keys import SigningKeys
+from .book_cache import BookCache
+from .connections import Connections, IndexBuilder
+from .event_hub import JobEventHub
+from .going_away import ShutdownState, SigtermRelay
+from .pubsub import PubSubHub
+
+EXTENSION_KEY = "bookapi"
+log = logging.getLogger(__name__)
+
+
+class AppServices:
+    def __init__(self, settings: Config, celery: Celery, index_builders: list[IndexBuilder]):
+        self.settings = settings
+        self.redis_names = RedisNames(settings.REDIS_PREFIX)
+        self.celery = celery
+        self.signing_keys = SigningKeys.from_settings(settings)
+        self.book_cache = BookCache(settings.BOOK_CACHE_ENTRIES, settings.BOOK_CACHE_SECONDS)
+        self.job_events = JobEventHub()
+        self.shutdown = ShutdownState()
+        self.sigterm_relay = SigtermRelay(self.shutdown)
+        self._index_builders = index_builders
+        self._connections: Connections | None = None
+        self._pubsub: PubSubHub | None = None
+
+    @property
+    def connections(self) -> Connections:
+        if self._connections is None:
+            raise RuntimeError("the app is not serving: its connections are not open")
+        return self._connections
+
+    async def start(self) -> None:
+        await self.sigterm_relay.install()
+        self._connections = Connections(self.settings)
+        await self._connections.build_indexes(self._index_builders)
+        hub = PubSubHub(self.settings.REDIS_URL)
+        hub.handle(self.redis_names.job_events_channel, self.job_events.dispatch)
+        hub.handle(self.redis_names.book_changes_channel, self.book_cache.forget_announced)
+        hub.on_connected.append(self.book_cache.on_subscribed)
+        hub.on_disconnected.append(self.book_cache.on_unsubscribed)
+        hub.start()
+        self._pubsub = hub
+
+    async def stop(self) -> None:
+        await self.sigterm_relay.uninstall()  # websockets close while Redis is still there
+        if self._pubsub is not None:
+            await self._pubsub.stop()
+            self._pubsub = None
+        if self._connections is not None:
+            await self._connections.close()
+            self._connections = None
+        await asyncio.to_thread(self.celery.close)  # the broker connections of publishing
+
+
+def attach(app: Quart, services: AppServices) -> None:
+    app.extensions[EXTENSION_KEY] = services
+    app.before_serving(services.start)
+    app.after_serving(services.stop)
+
+
+def app_services() -> AppServices:
+    """The services of the running app."""
+    return services_of(current_app)
+
+
+def settings() -> Config:
+    """The running app's settings, typed (read once at startup, never from a string key)."""
+    return app_services().settings
+
+
+def get_db() -> Database:
+    """The database handle of the running app."""
+    return app_services().connections.db
+
+
+def get_gridfs() -> Any:
+    """The GridFS bucket (uploads and exports) of the running app."""
+    return app_services().connections.gridfs
+
+
+def get_redis() -> Redis:
+    """The Redis client of the running app."""
+    return app_services().connections.redis
+
+
+def redis_names() -> RedisNames:
+    return app_services().redis_names
+
+
+async def announce_book_change(book_id: str) -> None:
+    """Forget `book_id` (and every list page) here at once, and tell the other processes to
+    forget them too."""
+    services = app_services()
+    services.book_cache.forget(book_id)
+    try:
+        await get_redis().publish(services.redis_names.book_changes_channel, book_id)
+    except RedisError as error:
+        # The change is stored; other processes that cannot hear us are not subscribed
+        # either, so they bypass their caches, and the TTL bounds what any other could keep.
+        log.warning("could not announce the change of book %s: %s", book_id, error)
+
+
+def services_of(app: Quart) -> AppServices:
+    """The services of `app`, outside a request (tests, tools)."""
+    services: AppServices = app.extensions[EXTENSION_KEY]
+    return services

@@ -1,0 +1,143 @@
+"""A read cache per API process: rendered single books (JSON and ETag, by id) and rendered
+list pages (by their validated query).
+
+A hit answers `GET /books/{id}`, `If-None-Match` or a list page without touching MongoDB.
+Any change to any book may change any list page, so every change forgets every page. The process
+that changes a book forgets it at once and announces the change on Redis; every other
+process forgets it as soon as the announcement arrives through its pub/sub hub. While
+that subscription is down the cache may be missing announcements (workers announce the
+books an import changed the same way), so it is emptied and
+bypassed until the subscription is back (and emptied again then). Writes never read it:
+they check the stored version in MongoDB.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from ...domain.books.book_schemas import Book
+from ...domain.books.documents import StoredBook, etag
+from ...observability.metrics import BOOK_CACHE_HITS, BOOK_CACHE_MISSES
+
+log = logging.getLogger(__name__)
+Loader = Callable[[], Awaitable[tuple[bytes, str]]]
+
+
+@dataclass(frozen=True)
+class RenderedBook:
+    body: bytes
+    etag: str
+    expires: float
+
+
+def render(book: StoredBook) -> tuple[bytes, str]:
+    """The JSON a client gets for `book` (decided by the Book model) and its ETag."""
+    return Book.model_validate(book).model_dump_json().encode(), etag(book)
+
+
+class BookCache:
+    def __init__(self, max_entries: int, ttl_seconds: float) -> None:
+        self.max_entries = max_entries
+        self.ttl_seconds = ttl_seconds  # a bound on staleness, should an announcement be lost
+        self.entries: OrderedDict[str, RenderedBook] = OrderedDict()
+        self.pages: OrderedDict[str, RenderedBook] = OrderedDict()
+        self.loading: dict[tuple[int, str], asyncio.Future[tuple[bytes, str]]] = {}
+        self.trusted = False  # only while the pub/sub subscription is live
+        # Bumped by every forget: a read that started before one may not fill the cache,
+        # or a book read just before a change could be stored after the change's news.
+        self.generation = 0
+        self.hits = 0
+        self.misses = 0
+
+    def _get(self, store: OrderedDict[str, RenderedBook], key: str) -> RenderedBook | None:
+        entry = store.get(key) if self.trusted else None
+        if entry is None or entry.expires < time.monotonic():
+            self.misses += 1
+            BOOK_CACHE_MISSES.inc()
+            return None
+        store.move_to_end(key)
+        self.hits += 1
+        BOOK_CACHE_HITS.inc()
+        return entry
+
+    def _put(
+        self, store: OrderedDict[str, RenderedBook], key: str, body: bytes, tag: str, read_at: int
+    ) -> None:
+        if not self.trusted or self.max_entries <= 0 or read_at != self.generation:
+            return
+        store[key] = RenderedBook(body, tag, time.monotonic() + self.ttl_seconds)
+        store.move_to_end(key)
+        while len(store) > self.max_entries:
+            store.popitem(last=False)
+
+    async def _load(
+        self, store: OrderedDict[str, RenderedBook], key: str, load: Loader
+    ) -> tuple[bytes, str]:
+        """The cached rendering of `key`, else `load()`'s, stored for next time. Concurrent
+        misses of one key share one load: a burst of requests for a page nobody has read
+        yet asks MongoDB once, not once per request."""
+        cached = self._get(store, key)
+        if cached is not None:
+            return cached.body, cached.etag
+        flight = (id(store), key)
+        pending = self.loading.get(flight) if self.trusted else None
+        if pending is not None:
+            await asyncio.wait([pending])
+            if not pending.cancelled():
+                return pending.result()  # or raises what the load raised (a 404, say)
+        generation = self.generation
+        future: asyncio.Future[tuple[bytes, str]] = asyncio.get_running_loop().create_future()
+        self.loading.setdefault(flight, future)
+        try:
+            rendered = await load()
+        except Exception as error:
+            future.set_exception(error)
+            future.exception()  # retrieved here, so an unshared failure is not reported twice
+            raise
+        except BaseException:
+            future.cancel()  # the loader was cancelled: whoever waits loads again
+            raise
+        else:
+            future.set_result(rendered)
+        finally:
+            if self.loading.get(flight) is future:
+                del self.loading[flight]
+        self._put(store, key, *rendered, generation)
+        return rendered
+
+    async def book(self, book_id: str, load: Loader) -> tuple[bytes, str]:
+        """A single book's JSON and ETag."""
+        return await self._load(self.entries, book_id, load)
+
+    async def page(self, query: str, load: Loader) -> tuple[bytes, str]:
+        """A list page's JSON (and an empty ETag), by its validated query."""
+        return await self._load(self.pages, query, load)
+
+    def forget(self, book_id: str) -> None:
+        self.forget_announced(book_id)
+
+    def forget_announced(self, announcement: str) -> None:
+        """Forget the books of an announcement (comma-separated ids; `*` names no book, for
+        new books) and every list page."""
+        self.generation += 1
+        for book_id in announcement.split(","):
+            self.entries.pop(book_id, None)
+        self.pages.clear()
+
+    def forget_all(self) -> None:
+        self.generation += 1
+        self.entries.clear()
+        self.pages.clear()
+
+    def on_subscribed(self) -> None:
+        self.forget_all()  # announcements may have been missed while unsubscribed
+        self.trusted = True
+
+    def on_unsubscribed(self) -> None:
+        self.trusted = False
+        self.forget_all()
