@@ -53,7 +53,7 @@ def run_rows(
 ) -> ImportCounts:
     counts = ImportCounts()
     writer = BatchWriter(store, job, counts, bulk_updates)
-    import_rows(iter(rows), writer, ProgressReporter(store, job["_id"]), batch_size)
+    import_rows(iter(rows), writer, ProgressReporter(store, job), batch_size)
     return counts
 
 
@@ -219,7 +219,7 @@ def test_export_writes_the_filtered_books_in_list_order_and_reruns_cleanly(
     job = new_export_job(OWNER, JSON_LINES, {"language": "en", "sort": "title"})
     store.jobs.insert_one(job)
     for _ in range(2):  # the second run is a redelivery: it replaces the first file
-        result = run_export(store, job, ProgressReporter(store, job["_id"]))
+        result = run_export(store, job, ProgressReporter(store, job))
     assert store.db["fs.files"].count_documents({"metadata.job_id": job["_id"]}) == 1
     content = store.files.open_download_stream(ObjectId(result["file_id"])).read()
     exported = [json.loads(line) for line in content.decode().splitlines()]

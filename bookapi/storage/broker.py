@@ -14,6 +14,8 @@ from celery import Celery
 
 from settings import Config
 
+from ..domain.jobs.records import MAINTENANCE_TASK
+
 
 def create_celery(settings: Config) -> Celery:
     celery = Celery("bookapi", broker=settings.broker_url)
@@ -46,7 +48,7 @@ def create_celery(settings: Config) -> Celery:
         # message not taken before the next one is due is dropped (no pile-up).
         beat_schedule={
             "maintain-jobs": {
-                "task": "bookapi.maintain_jobs",
+                "task": MAINTENANCE_TASK,
                 "schedule": settings.JOB_MAINTENANCE_SECONDS,
                 "options": {"expires": settings.JOB_MAINTENANCE_SECONDS},
             }

@@ -17,8 +17,8 @@ from typing import Literal
 
 from pymongo.errors import PyMongoError
 
+from ..domain.jobs import lifecycle
 from ..domain.jobs.records import StoredJob
-from ..domain.timestamps import utc_now
 from .store import WorkerStore
 
 log = logging.getLogger(__name__)
@@ -53,8 +53,8 @@ class Lease:
 
     def __init__(self, store: WorkerStore, job: StoredJob, shutdown: ShutdownFlag | None) -> None:
         self.store = store
+        self.job = job
         self.job_id = job["_id"]
-        self.run_id = job.get("run_id")
         self.shutdown = shutdown
         self.interval = store.settings.JOB_HEARTBEAT_SECONDS
         self._lost = threading.Event()
@@ -65,11 +65,7 @@ class Lease:
 
     def beat(self) -> bool:
         """Stamp the heartbeat; False if this run no longer holds the job."""
-        result = self.store.jobs.update_one(
-            {"_id": self.job_id, "state": "running", "run_id": self.run_id},
-            {"$set": {"heartbeat_at": utc_now()}},
-        )
-        return result.matched_count == 1
+        return lifecycle.beat(self.store.jobs, self.job)
 
     def _beat_until_stopped(self) -> None:
         while not self._stopped.wait(self.interval):

@@ -7,12 +7,11 @@ import logging
 import time
 from collections.abc import Callable
 
-from bson import ObjectId
 from redis.exceptions import RedisError
 
+from ..domain.jobs import lifecycle
 from ..domain.jobs.job_schemas import job_json
-from ..domain.jobs.records import StoredJob
-from ..domain.timestamps import utc_now
+from ..domain.jobs.records import JobProgress, StoredJob
 from .store import WorkerStore
 
 # At most ~10 progress events per second per job.
@@ -27,15 +26,14 @@ class ProgressReporter:
     def __init__(
         self,
         store: WorkerStore,
-        job_id: ObjectId,
+        job: StoredJob,
         on_progress: ProgressCallback | None = None,
-        run_id: str | None = None,
         checkpoint: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
         self.channel = store.names.job_events_channel
-        self.job_id = job_id
-        self.run_id = run_id  # only this run of the job may write its progress
+        self.job = job  # as this run took it: only this run may write its progress
+        self.job_id = job["_id"]
         self.on_progress = on_progress  # e.g. a terminal progress bar, called unthrottled
         # Where the job may stop early (the lease's checkpoint); called on every advance.
         self.checkpoint = checkpoint
@@ -65,11 +63,8 @@ class ProgressReporter:
         if not force and now - self._last_sent < MIN_INTERVAL_SECONDS:
             return
         self._last_sent = now
-        progress = {"done": done, "total": self.total}
-        self.store.jobs.update_one(
-            {"_id": self.job_id, "state": "running", "run_id": self.run_id},
-            {"$set": {"progress": progress, "updated_at": utc_now()}},
-        )
+        progress: JobProgress = {"done": done, "total": self.total}
+        lifecycle.record_progress(self.store.jobs, self.job, progress)
         self.publish({"type": "progress", "state": "running", **progress})
 
     def finished(self, job: StoredJob | None) -> None:

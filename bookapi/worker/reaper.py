@@ -16,12 +16,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from pymongo import ReturnDocument
-
+from ..domain.jobs import lifecycle
 from ..domain.jobs.records import StoredJob
-from ..domain.timestamps import utc_now
 from .progress import ProgressReporter
 from .runner import Requeue, finish
 from .store import WorkerStore
@@ -34,37 +32,6 @@ class ReapReport:
     requeued: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     resent: list[str] = field(default_factory=list)
-
-
-def stalled_jobs(store: WorkerStore, stale: datetime) -> list[StoredJob]:
-    return list(
-        store.jobs.find(
-            {
-                "state": "running",
-                "$or": [
-                    {"heartbeat_at": {"$lt": stale}},
-                    {"heartbeat_at": {"$exists": False}, "updated_at": {"$lt": stale}},
-                ],
-            }
-        )
-    )
-
-
-def take_from_dead_run(
-    store: WorkerStore, job: StoredJob, changes: dict[str, object]
-) -> StoredJob | None:
-    """Apply `changes` only if the job is still as the reaper read it: same run, same beat."""
-    with store.taking(job["_id"]):
-        return store.jobs.find_one_and_update(
-            {
-                "_id": job["_id"],
-                "state": "running",
-                "run_id": job.get("run_id"),
-                "heartbeat_at": job.get("heartbeat_at"),
-            },
-            {"$set": {**changes, "updated_at": utc_now()}, "$unset": {"run_id": ""}},
-            return_document=ReturnDocument.AFTER,
-        )
 
 
 def reap_stalled_jobs(
@@ -85,35 +52,43 @@ def reap_stalled_jobs(
         lock.release()
 
 
+def _fail_for_good(store: WorkerStore, job: StoredJob, lapses: int) -> bool:
+    error = f"the job's worker stopped responding {lapses} times; giving up"
+    with store.taking(job["_id"]):
+        ended = lifecycle.take_from_dead_run(
+            store.jobs, job, {"state": "failed", "error": error, "lapses": lapses}
+        )
+    if ended is None:
+        return False
+    log.error("job %s failed: %s", job["_id"], error)
+    finish(store, ended, ProgressReporter(store, job))
+    return True
+
+
+def _requeue(store: WorkerStore, job: StoredJob, lapses: int, requeue: Requeue) -> bool:
+    with store.taking(job["_id"]):
+        taken = lifecycle.requeue_from_dead_run(store.jobs, job, lapses)
+    if taken is None:
+        return False
+    log.warning("job %s: its run stopped heartbeating; requeued", job["_id"])
+    requeue(job)
+    return True
+
+
 def _reap(store: WorkerStore, requeue: Requeue, now: datetime | None) -> ReapReport:
     settings = store.settings
-    stale = (now or utc_now()) - timedelta(seconds=settings.JOB_STALE_SECONDS)
+    cutoff = lifecycle.stale_cutoff(settings.JOB_STALE_SECONDS, now)
     report = ReapReport()
-    for job in stalled_jobs(store, stale):
+    for job in lifecycle.stalled(store.jobs, cutoff):
         lapses = job.get("lapses", 0) + 1
         if lapses >= settings.JOB_MAX_LAPSES:
-            error = f"the job's worker stopped responding {lapses} times; giving up"
-            ended = take_from_dead_run(
-                store, job, {"state": "failed", "error": error, "lapses": lapses}
-            )
-            if ended is not None:
-                log.error("job %s failed: %s", job["_id"], error)
-                finish(store, ended, ProgressReporter(store, job["_id"]))
+            if _fail_for_good(store, job, lapses):
                 report.failed.append(str(job["_id"]))
-            continue
-        changes: dict[str, object] = {"state": "queued", "requeued_at": utc_now(), "lapses": lapses}
-        if take_from_dead_run(store, job, changes) is not None:
-            log.warning("job %s: its run stopped heartbeating; requeued", job["_id"])
-            requeue(job)
+        elif _requeue(store, job, lapses, requeue):
             report.requeued.append(str(job["_id"]))
     # A job handed back or requeued whose task the broker then lost: send it again. Extra
-    # sends are harmless (a run only starts a queued job or one whose heartbeat is stale).
-    for job in store.jobs.find({"state": "queued", "requeued_at": {"$lt": stale}}):
-        resent = store.jobs.update_one(
-            {"_id": job["_id"], "state": "queued", "requeued_at": job["requeued_at"]},
-            {"$set": {"requeued_at": utc_now()}},
-        )
-        if resent.matched_count:
-            requeue(job)
-            report.resent.append(str(job["_id"]))
+    # sends are harmless (a run only starts a queued job or one whose run is stale).
+    for job in lifecycle.waiting_too_long(store.jobs, cutoff):
+        requeue(job)
+        report.resent.append(str(job["_id"]))
     return report

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from bson import ObjectId
 from gridfs.errors import NoFile
 
-from ..domain.jobs.records import TERMINAL_STATES
+from ..domain.jobs import lifecycle
 from ..domain.timestamps import utc_now
 from .store import WorkerStore
 
@@ -32,17 +32,14 @@ def purge_expired_jobs(store: WorkerStore, now: datetime | None = None) -> int:
     """Delete ended jobs older than the retention, with their files; how many went."""
     cutoff = (now or utc_now()) - timedelta(days=store.settings.JOB_RETENTION_DAYS)
     purged = 0
-    expired = store.jobs.find(
-        {"state": {"$in": list(TERMINAL_STATES)}, "updated_at": {"$lt": cutoff}}, {"_id": 1}
-    )
-    for job in expired:
+    for job_id in lifecycle.ended_before(store.jobs, cutoff):
         # Files first: a purge cut short leaves a job without its file (which the download
         # reports as gone), never a file nobody can reach.
-        delete_job_files(store, job["_id"])
-        purged += store.jobs.delete_one({"_id": job["_id"]}).deleted_count
+        delete_job_files(store, job_id)
+        purged += store.jobs.delete_one({"_id": job_id}).deleted_count
     for grid_file in store.files.find({"uploadDate": {"$lt": cutoff}}):
-        job_id = (grid_file.metadata or {}).get("job_id")
-        if job_id is None or store.jobs.count_documents({"_id": job_id}, limit=1) == 0:
+        owner = (grid_file.metadata or {}).get("job_id")
+        if owner is None or store.jobs.count_documents({"_id": owner}, limit=1) == 0:
             try:
                 store.files.delete(grid_file._id)
             except NoFile:

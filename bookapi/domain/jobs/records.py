@@ -24,6 +24,8 @@ TASK_FOR_KIND: dict[JobKind, str] = {
     "import": "bookapi.import_books",
     "export": "bookapi.export_books",
 }
+# The periodic reaper and retention task that beat sends (the broker schedules it by name).
+MAINTENANCE_TASK = "bookapi.maintain_jobs"
 
 
 class JobProgress(TypedDict):
