@@ -6,11 +6,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from devstack import DevStackError, free_port
+from devstack.launch import api_argv, celery_argv, launch, wait_until_answering, worker_arguments
 from settings import PROJECT_DIR
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -22,6 +22,7 @@ class Served:
     name: str
     port: int
     process: subprocess.Popen[bytes]
+    log_path: Path
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -66,20 +67,12 @@ def descendants(pid: int) -> list[int]:
 
 
 def wait_until_serving(served: Served, path: str, timeout: float = 60.0) -> None:
-    import urllib.error
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if served.process.poll() is not None:
-            raise DevStackError(f"{served.name} exited with {served.process.returncode}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{served.port}{path}", timeout=2):
-                return
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.2)
-    served.stop()
-    raise DevStackError(f"{served.name} did not answer on {path} within {timeout}s")
+    url = f"http://127.0.0.1:{served.port}{path}"
+    try:
+        wait_until_answering(url, [served.process], served.log_path, timeout)
+    except DevStackError as error:
+        served.stop()
+        raise DevStackError(f"{served.name}: {error}") from error
 
 
 def start(
@@ -90,9 +83,8 @@ def start(
     port: int,
     tree: Path = PROJECT_DIR,
 ) -> Served:
-    log = (log_dir / f"{name}.log").open("ab")
-    process = subprocess.Popen(argv, cwd=tree, env=env, stdout=log, stderr=log)
-    return Served(name, port, process)
+    log_path = log_dir / f"{name}.log"
+    return Served(name, port, launch(argv, env, log_path, cwd=tree), log_path)
 
 
 def start_bookapi(
@@ -105,8 +97,8 @@ def start_bookapi(
 ) -> Served:
     """`python -m bookapi.serve` from the checkout in `tree` (by default this one)."""
     port = free_port()
-    argv = [str(BIN / "python"), "-m", "bookapi.serve", "--host", "127.0.0.1"]
-    argv += ["--port", str(port), "--workers", str(workers), "--server", server]
+    options = ("--workers", str(workers), "--server", server)
+    argv = api_argv(port, *options, python=str(BIN / "python"))
     served = start(name or f"bookapi-{server}", argv, env, log_dir, port, tree)
     wait_until_serving(served, "/readyz")
     return served
@@ -131,6 +123,5 @@ def start_flask_peer(env: dict[str, str], log_dir: Path) -> Served:
 
 
 def start_worker(env: dict[str, str], log_dir: Path) -> subprocess.Popen[bytes]:
-    log = (log_dir / "worker.log").open("ab")
-    argv = [str(BIN / "celery"), "-A", "worker", "worker", "--pool=solo", "--loglevel=WARNING"]
-    return subprocess.Popen(argv, cwd=PROJECT_DIR, env=env, stdout=log, stderr=log)
+    argv = celery_argv(*worker_arguments("bench", loglevel="WARNING"), python=str(BIN / "python"))
+    return launch(argv, env, log_dir / "worker.log")

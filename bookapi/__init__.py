@@ -1,5 +1,7 @@
 """bookapi: an async book-catalog REST and websocket service.
 
-The package imports nothing on its own, so the worker and the CLI load only what they use
-(the worker never loads Quart). The app factory is `bookapi.app.create_app`.
+The folders name the process that loads them: `web/` runs only in the API process, `worker/`
+only in the Celery worker, `cli/` in the command-line tools; `domain/`, `storage/` and
+`observability/` are shared by all of them. The package imports nothing on its own, so each
+process loads only what it uses. The app factory is `bookapi.web.app.create_app`.
 """

@@ -8,6 +8,8 @@ import sys
 from bookapi.storage.mongo import database_name
 from settings import PROJECT_DIR, load_settings
 
+from .launch import cli_argv
+
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "demo password"
 DEMO_BOOKS = 300
@@ -46,13 +48,13 @@ def offer_demo_data(env: dict[str, str], assume_yes: bool) -> bool:
     database = database_name(load_settings(env))
     if not _catalog_is_empty(env["MONGO_URI"], database) or not _wants_demo_data(assume_yes):
         return False
-    quart = [sys.executable, "-m", "bookapi.cli"]
+    cli = cli_argv()
     for command, stdin in (
         (["create-user", DEMO_EMAIL], DEMO_PASSWORD + "\n"),
         (["demo-books", str(DEMO_BOOKS), "--owner", DEMO_EMAIL, "--seed", "1"], ""),
     ):
         subprocess.run(
-            quart + command,
+            cli + command,
             input=stdin,
             text=True,
             env=env,

@@ -8,18 +8,69 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
 from bookapi.storage.mongo import database_name
-from settings import PROJECT_DIR, load_settings, read_environment
+from settings import load_settings, read_environment
 
 from .demo_data import DEMO_EMAIL, DEMO_PASSWORD, has_demo_account, offer_demo_data
+from .launch import READY_PATH, api_argv, celery_argv, launch, wait_until_answering
 from .mongo_server import start_mongo
-from .processes import VAR_DIR, Server, free_port, start_redis
+from .processes import VAR_DIR, DevStackError, Server, free_port, start_redis
 from .reload import ReloadingServer
+
+
+def start_local_servers(env: dict[str, str], servers: list[Server]) -> None:
+    """Redis and MongoDB on their usual ports (or free ones) unless the environment names
+    servers of its own; their URLs go into `env`."""
+    if not env.get("REDIS_URL"):
+        redis = start_redis(6379 if _port_free(6379) else free_port(), VAR_DIR / "redis", True)
+        servers.append(redis)
+        env["REDIS_URL"] = redis.url
+    if not env.get("MONGO_URI"):
+        mongo = start_mongo(27017 if _port_free(27017) else free_port(), VAR_DIR / "mongo")
+        servers.append(mongo)
+        env["MONGO_URI"] = mongo.url
+    print(f"MongoDB: {env['MONGO_URI']}\nRedis:   {env['REDIS_URL']}", flush=True)
+
+
+def share_metrics_folder(env: dict[str, str]) -> None:
+    if not env.get("PROMETHEUS_MULTIPROC_DIR"):
+        # The API and the worker write their metrics here; /metrics adds them up.
+        metrics_dir = VAR_DIR / "metrics"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+
+
+def say_ready(base: str, processes: list[subprocess.Popen[bytes]], demo: bool) -> None:
+    """Said once the API is ready, so it comes after the servers' start-up lines."""
+    try:
+        wait_until_answering(f"{base}{READY_PATH}", processes)
+    except DevStackError:
+        print(f"bookapi did not answer {base}{READY_PATH}; see the lines above", flush=True)
+        return
+    print(f"\nbookapi is ready: console {base}/, API docs {base}/docs", flush=True)
+    if demo:
+        print(f"demo login: {DEMO_EMAIL} / {DEMO_PASSWORD} (unless changed)", flush=True)
+    print("Ctrl-C stops it\n", flush=True)
+
+
+def stop_all(
+    api: ReloadingServer | None, children: list[subprocess.Popen[bytes]], servers: list[Server]
+) -> None:
+    if api is not None:
+        api.stop()
+    for child in children:
+        if child.poll() is None:
+            child.terminate()  # the worker and beat shut down cleanly on SIGTERM
+    for child in children:
+        try:
+            child.wait(15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    for server in servers:
+        server.stop()
 
 
 def run_stack(port: int, assume_yes: bool = False) -> int:
@@ -28,60 +79,19 @@ def run_stack(port: int, assume_yes: bool = False) -> int:
     children: list[subprocess.Popen[bytes]] = []  # the worker and beat
     api: ReloadingServer | None = None
     try:
-        if not env.get("REDIS_URL"):
-            redis = start_redis(6379 if _port_free(6379) else free_port(), VAR_DIR / "redis", True)
-            servers.append(redis)
-            env["REDIS_URL"] = redis.url
-        if not env.get("MONGO_URI"):
-            mongo_port = 27017 if _port_free(27017) else free_port()
-            mongo = start_mongo(mongo_port, VAR_DIR / "mongo")
-            servers.append(mongo)
-            env["MONGO_URI"] = mongo.url
-        print(f"MongoDB: {env['MONGO_URI']}\nRedis:   {env['REDIS_URL']}", flush=True)
+        start_local_servers(env, servers)
         demo = offer_demo_data(env, assume_yes) or has_demo_account(
             env["MONGO_URI"], database_name(load_settings(env))
         )
-        if not env.get("PROMETHEUS_MULTIPROC_DIR"):
-            # The API and the worker write their metrics here; /metrics adds them up.
-            metrics_dir = VAR_DIR / "metrics"
-            shutil.rmtree(metrics_dir, ignore_errors=True)
-            metrics_dir.mkdir(parents=True)
-            env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
-        bin_dir = Path(sys.executable).parent
-        for celery_command in ("worker", "beat"):  # beat: the reaper and retention, periodically
-            children.append(
-                subprocess.Popen(
-                    [str(bin_dir / "celery"), "-A", "worker", celery_command, "--loglevel=INFO"],
-                    cwd=PROJECT_DIR,
-                    env=env,
-                )
-            )
+        share_metrics_folder(env)
+        for command in ("worker", "beat"):  # beat: the reaper and retention, periodically
+            children.append(launch(celery_argv(command, "--loglevel=INFO"), env, None))
         # The production entry point on hypercorn, started again on every source change.
-        api = ReloadingServer(
-            [
-                sys.executable,
-                "-m",
-                "bookapi.serve",
-                "--server",
-                "hypercorn",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            env,
-        )
+        api = ReloadingServer(api_argv(port, "--server", "hypercorn"), env)
         # Explicit handlers: a shell's background job starts with SIGINT ignored.
         signal.signal(signal.SIGINT, _interrupt)
         signal.signal(signal.SIGTERM, _interrupt)
-        base = f"http://127.0.0.1:{port}"
-        # Said once the API is ready, so it comes after the servers' start-up lines, not
-        # buried under them.
-        if _until_ready(base, [*children, api.process]):
-            print(f"\nbookapi is ready: console {base}/, API docs {base}/docs", flush=True)
-            if demo:
-                print(f"demo login: {DEMO_EMAIL} / {DEMO_PASSWORD} (unless changed)", flush=True)
-            print("Ctrl-C stops it\n", flush=True)
+        say_ready(f"http://127.0.0.1:{port}", [*children, api.process], demo)
         while all(child.poll() is None for child in children):
             api.check()
             time.sleep(0.5)
@@ -89,34 +99,7 @@ def run_stack(port: int, assume_yes: bool = False) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
-        if api is not None:
-            api.stop()
-        for child in children:
-            if child.poll() is None:
-                child.terminate()  # the worker and beat shut down cleanly on SIGTERM
-        for child in children:
-            try:
-                child.wait(15)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        for server in servers:
-            server.stop()
-
-
-def _until_ready(base: str, children: list[subprocess.Popen[bytes]]) -> bool:
-    """Wait (at most a minute) until the API says it is ready; False if it did not or a
-    child process ended meanwhile."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and all(child.poll() is None for child in children):
-        try:
-            with urllib.request.urlopen(f"{base}/readyz", timeout=2) as response:
-                if response.status == 200:
-                    return True
-        except OSError:
-            pass
-        time.sleep(0.3)
-    print(f"bookapi did not answer {base}/readyz within a minute; see the lines above", flush=True)
-    return False
+        stop_all(api, children, servers)
 
 
 def _interrupt(signum: int, frame: object) -> None:

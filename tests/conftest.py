@@ -1,7 +1,10 @@
 """Test fixtures: real MongoDB-protocol and Redis servers, a fresh database per test.
 
 Unless MONGO_URI / REDIS_URL are given, the session starts throwaway servers on free
-ports with temporary data and stops them at the end. Shared helpers are in helpers.py.
+ports with temporary data (only when a test needs one) and stops them at the end. Shared
+helpers are in helpers.py. Tests are grouped in folders by what they start (unit/,
+inprocess/, processes/), and each is marked with its folder's name:
+`pytest -m "not processes"` is the fast run.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from quart import Quart
@@ -18,6 +22,15 @@ from bookapi.web.app import create_app
 from devstack import Server, free_port, start_mongo, start_redis
 from settings import Config, TestingConfig, read_environment
 from tests.helpers import OWNER_ID, MintToken, direct_database, make_settings, mint_access_token
+
+GROUPS = ("unit", "inprocess", "processes")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        group = Path(str(item.path)).parent.name
+        assert group in GROUPS, f"{item.nodeid}: put it in one of {GROUPS}"
+        item.add_marker(group)
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -22,6 +21,7 @@ from quart.typing import TestClientProtocol as Client
 
 from bookapi.storage.mongo import create_sync_client, sync_database
 from bookapi.web.security.tokens import sign_token
+from devstack.launch import celery_argv, cli_argv, launch, wait_for_log_line, worker_arguments
 from settings import PROJECT_DIR, Config, TestingConfig
 
 API = "/api/v1"
@@ -189,23 +189,8 @@ def start_celery(
     env: dict[str, str], log_path: Path, arguments: list[str], ready_line: bytes
 ) -> subprocess.Popen[bytes]:
     """`celery -A worker --quiet ARGUMENTS...`, once `ready_line` is in its log."""
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            # --quiet: no banner, so the log is the process's log lines only
-            [sys.executable, "-m", "celery", "-A", "worker", "--quiet", *arguments],
-            cwd=PROJECT_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + 60
-    while ready_line not in log_path.read_bytes():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(
-                f"celery {arguments[0]} did not start:\n{log_path.read_text()[-3000:]}"
-            )
-        time.sleep(0.1)
+    process = launch(celery_argv(*arguments), env, log_path)
+    wait_for_log_line(process, log_path, ready_line)
     return process
 
 
@@ -213,9 +198,7 @@ def start_worker(
     env: dict[str, str], log_path: Path, name: str, pool: str = "solo"
 ) -> subprocess.Popen[bytes]:
     """Start a Celery worker (by default the solo pool: one process to kill), ready."""
-    arguments = ["worker", f"--pool={pool}", "--concurrency=1", f"--hostname={name}@%h"]
-    arguments += ["--loglevel=INFO", "--without-mingle", "--without-gossip"]
-    return start_celery(env, log_path, arguments, b" ready.")
+    return start_celery(env, log_path, worker_arguments(name, pool), b" ready.")
 
 
 def start_beat(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
@@ -236,7 +219,7 @@ def stop_worker(process: subprocess.Popen[bytes]) -> None:
 def run_cli(settings: Config, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     """`python -m bookapi.cli ARGS...` as a real process on the test's database."""
     return subprocess.run(
-        [sys.executable, "-m", "bookapi.cli", *args],
+        cli_argv(*args),
         input=stdin,
         capture_output=True,
         text=True,

@@ -3,9 +3,9 @@ bookapi.serve` (with a Celery worker when asked), and one small HTTP client to c
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
-import sys
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Mapping
@@ -18,8 +18,8 @@ from typing import Any
 from bookapi.domain.books.demo import demo_file
 from bookapi.domain.books.files import CSV
 from devstack import free_port
-from settings import PROJECT_DIR
-from tests.helpers import PASSWORD, start_worker, stop_worker, wait_until
+from devstack.launch import READY_PATH, api_argv, launch, wait_until_answering
+from tests.helpers import PASSWORD, start_worker, stop_worker
 
 
 @dataclass(frozen=True)
@@ -87,29 +87,14 @@ def start_api(
     env: dict[str, str], log_path: Path, port: int, *options: str
 ) -> subprocess.Popen[bytes]:
     """`python -m bookapi.serve --port PORT OPTIONS...`, its output appended to `log_path`."""
-    with log_path.open("ab") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "bookapi.serve", "--port", str(port), *options],
-            cwd=PROJECT_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    return launch(api_argv(port, *options), env, log_path)
 
 
 async def until_ready(base: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
     """Wait until the API at `base` says it is ready; fail at once, with its log, if the
     process ends first."""
 
-    async def ready() -> bool:
-        if process.poll() is not None:
-            raise RuntimeError(f"the API exited:\n{log_path.read_text(errors='replace')[-3000:]}")
-        try:
-            return call(base, "GET", "/readyz", timeout=2).status == 200
-        except OSError:
-            return False
-
-    await wait_until(ready, 60, f"the API to answer /readyz (log: {log_path})", every=0.2)
+    await asyncio.to_thread(wait_until_answering, f"{base}{READY_PATH}", [process], log_path)
 
 
 def stop_api(process: subprocess.Popen[bytes]) -> int:
