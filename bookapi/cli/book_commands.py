@@ -10,7 +10,7 @@ import click
 
 from settings import Config
 
-from ..domain.accounts.user_repository import email_key
+from ..domain.accounts.user_repository import find_user_by_email_sync
 from ..domain.books.demo import demo_books
 from ..domain.books.files import FORMATS, JSON_LINES, format_for_path, write_books
 from ..domain.jobs.records import (
@@ -28,10 +28,10 @@ SUFFIXES = ", ".join(suffix for f in FORMATS.values() for suffix in f.suffixes)
 
 def _owner(store: WorkerStore, email: str) -> tuple[str, bool]:
     """The id of the user with this email, and whether they are an admin."""
-    user = store.db["users"].find_one({"email_key": email_key(email)}, {"_id": 1, "role": 1})
+    user = find_user_by_email_sync(store.db, email)
     if user is None:
         raise click.ClickException(f"no user with email {email}: register one first")
-    return str(user["_id"]), user.get("role") == "admin"
+    return str(user["_id"]), user["role"] == "admin"
 
 
 def import_file(settings: Config, path: Path, owner: str, on_conflict: OnConflict) -> StoredJob:

@@ -16,6 +16,7 @@ from ..observability.logs import configure_logging
 from ..storage.broker import create_celery
 from .http import body_limits, headers, json_body, no_sessions, problems, request_log
 from .http.json_provider import OrjsonProvider
+from .http.paths import OPENAPI_PATH
 from .openapi import completion
 from .openapi.problem_schema import document_dependency_outages
 from .pages import console_page, docs_page, metrics_page
@@ -60,7 +61,7 @@ def document_with_openapi(app: Quart) -> None:
     QuartSchema(
         app,
         info=Info(title="bookapi", version="1.0.0", description="Async book catalog API"),
-        openapi_path="/openapi.json",
+        openapi_path=OPENAPI_PATH,
         swagger_ui_path=None,  # pages/docs_page.py serves it without a CDN
         redoc_ui_path=None,
         scalar_ui_path=None,

@@ -9,6 +9,7 @@ import pytest
 from quart.typing import TestClientProtocol as Client
 
 from bookapi.domain.books.isbn import isbn13_check_digit
+from bookapi.domain.timestamps import from_rfc3339
 from tests.helpers import BOTH_DRIVERS
 
 SORTS = ["title", "-title", "published_year", "-published_year", "created_at", "-created_at"]
@@ -108,6 +109,10 @@ async def test_sort_orders(client: Client, auth_header: dict[str, str], sort: st
         value = book[field]
         if field == "title":
             return value.casefold()
+        if field == "created_at":
+            # As instants: a whole second prints without a fraction ("...:44Z"), which as a
+            # string sorts after "...:44.009Z".
+            return from_rfc3339(value)
         return (value is not None, value or 0)  # nulls first, as MongoDB sorts them
 
     keys = [key(book) for book in items]

@@ -29,10 +29,6 @@ Email = Annotated[
     Field(json_schema_extra={"format": "email"}),
 ]
 NewPassword = Annotated[str, StringConstraints(min_length=8, max_length=128)]
-# An email as typed at login; no control characters (some backends cannot look up a NUL).
-GivenEmail = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=254, pattern=ONE_LINE)
-]
 # Any length up to the maximum: a login with a too-short password is simply wrong (401).
 GivenPassword = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 DisplayName = Annotated[

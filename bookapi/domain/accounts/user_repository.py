@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal, NotRequired, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 from bson import ObjectId
 from pymongo import ASCENDING, IndexModel
+from pymongo.database import Database as SyncDatabase
 from pymongo.errors import OperationFailure
 
 from ...storage.mongo import Database, ensure_indexes
@@ -33,6 +34,15 @@ class StoredUser(TypedDict):
 def email_key(email: str) -> str:
     """Emails compare case-insensitively: this folded form is unique and indexed."""
     return email.strip().casefold()
+
+
+def find_user_by_email_sync(db: SyncDatabase[Any], email: str) -> StoredUser | None:
+    """The user with `email`, without the password hash, through synchronous PyMongo (the
+    CLI, which runs the worker's code)."""
+    found: StoredUser | None = db[COLLECTION].find_one(
+        {"email_key": email_key(email)}, PUBLIC_PROJECTION
+    )
+    return found
 
 
 async def ensure_user_indexes(db: Database) -> None:

@@ -61,7 +61,6 @@ Publisher = Annotated[str, one_line(200)]
 Language = Annotated[
     str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", max_length=12)
 ]
-SearchText = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=ONE_LINE)]
 Pages = Annotated[int, Field(ge=1, le=100_000), BeforeValidator(integral)]
 Description = Annotated[str, StringConstraints(max_length=10_000, pattern=MULTI_LINE)]
 

@@ -12,8 +12,7 @@ from collections.abc import Callable, Generator
 from typing import Any, TypeVar
 
 from quart import Quart, current_app, request
-from quart.wrappers import Request
-from quart.wrappers.request import Body
+from quart.wrappers import Body, Request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..services.app_services import settings

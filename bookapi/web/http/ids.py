@@ -1,4 +1,5 @@
-"""Resource ids in URLs: 24 lower-case hex characters (a MongoDB ObjectId)."""
+"""Resource ids in URLs: 24 lower-case hex characters (a MongoDB ObjectId), and the lookups
+that turn one into what the caller may see."""
 
 from __future__ import annotations
 
@@ -7,6 +8,10 @@ import re
 from bson import ObjectId
 
 from ...domain.errors import NotFoundError
+from ...domain.jobs import job_repository
+from ...domain.jobs.records import StoredJob
+from ..security.guard import Caller
+from ..services.app_services import get_db
 
 OBJECT_ID = re.compile(r"[0-9a-f]{24}")
 
@@ -16,3 +21,10 @@ def parse_id(raw: str, what: str) -> ObjectId:
     if not OBJECT_ID.fullmatch(raw):
         raise NotFoundError(what)
     return ObjectId(raw)
+
+
+async def visible_job(raw_id: str, caller: Caller) -> StoredJob:
+    """The job `raw_id` names, if the caller may see it (its owner or an admin); else 404."""
+    return await job_repository.find_visible_job(
+        get_db(), parse_id(raw_id, "job"), caller.id, caller.is_admin
+    )

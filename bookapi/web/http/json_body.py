@@ -10,7 +10,6 @@ import orjson
 from pydantic import BaseModel, ValidationError
 from quart import Quart, current_app, request
 from quart_schema import RequestSchemaValidationError, document_request
-from quart_schema.validation import QUART_SCHEMA_REQUEST_ATTRIBUTE
 
 from ..openapi.problem_schema import document_errors
 from .problems import APIError, unsupported_media_type
@@ -18,6 +17,8 @@ from .problems import APIError, unsupported_media_type
 ModelT = TypeVar("ModelT", bound=BaseModel)
 R = TypeVar("R")
 JSON_EXPECTED = "the body as JSON with Content-Type: application/json"
+# Marks a route that takes a JSON body, so a body of another type is refused with 415.
+TAKES_JSON_ATTRIBUTE = "_bookapi_takes_json"
 
 
 def json_body(
@@ -39,8 +40,21 @@ def json_body(
                 raise RequestSchemaValidationError(error) from error
             return await view(*args, data=data, **kwargs)
 
+        return takes_json(model)(wrapper)
+
+    return decorator
+
+
+def takes_json(
+    model: type[BaseModel],
+) -> Callable[[Callable[..., Awaitable[R]]], Callable[..., Awaitable[R]]]:
+    """Mark (and document) a route that reads a JSON body of `model` itself: a body of
+    another content type gets 415 before the route runs."""
+
+    def decorator(view: Callable[..., Awaitable[R]]) -> Callable[..., Awaitable[R]]:
+        setattr(view, TAKES_JSON_ATTRIBUTE, True)
         documented: Callable[..., Awaitable[R]] = document_request(model)(
-            document_errors(400, 413, 415)(wrapper)
+            document_errors(400, 413, 415)(view)
         )
         return documented
 
@@ -61,7 +75,7 @@ async def require_json_content_type() -> None:
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return  # no body to check (the most common requests: cheapest first)
     view = current_app.view_functions.get(request.endpoint or "")
-    if view is None or not hasattr(view, QUART_SCHEMA_REQUEST_ATTRIBUTE):
+    if view is None or not getattr(view, TAKES_JSON_ATTRIBUTE, False):
         return
     # The body is read (and cached) here: it is capped at MAX_JSON_BYTES anyway.
     if request.mimetype != "application/json" and await request.get_data():

@@ -30,6 +30,9 @@ class OrjsonProvider(DefaultJSONProvider):
         return orjson.loads(s)
 
     def response(self, *args: Any, **kwargs: Any) -> Response:
-        obj = self._prepare_response_obj(args, kwargs)
+        # As Flask's `jsonify`: one positional value, or keyword values, or several values.
+        if args and kwargs:
+            raise TypeError("response() takes either positional or keyword values, not both")
+        obj = args[0] if len(args) == 1 else (args or kwargs)
         body = orjson.dumps(obj, default=self.default, option=OPTIONS)
         return Response(body, mimetype=self.mimetype)

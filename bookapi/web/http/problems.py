@@ -15,7 +15,6 @@ from pydantic import ValidationError
 from pymongo.errors import OperationFailure
 from quart import Quart, Response, json
 from quart_schema import RequestSchemaValidationError
-from quart_schema.validation import QuerystringValidationError
 from werkzeug.exceptions import HTTPException
 
 from ...domain.errors import (
@@ -48,6 +47,10 @@ DOMAIN_PROBLEMS: dict[type[DomainError], tuple[int, str]] = {
     NotReadyError: (409, "not-ready"),
     GoneError: (410, "gone"),
 }
+
+
+class QueryValidationError(RequestSchemaValidationError):
+    """The query string failed its model (quart-schema's error, told apart from a body's)."""
 
 
 class APIError(Exception):
@@ -116,7 +119,7 @@ async def _handle_domain_error(error: DomainError) -> Response:
 
 
 async def _handle_schema_error(error: RequestSchemaValidationError) -> Response:
-    location = "query" if isinstance(error, QuerystringValidationError) else "body"
+    location = "query" if isinstance(error, QueryValidationError) else "body"
     return problem_response(
         APIError(
             400,

@@ -14,9 +14,9 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from quart import request
 from quart_schema import document_querystring
-from quart_schema.validation import QuerystringValidationError
 
 from ..openapi.problem_schema import document_errors
+from .problems import QueryValidationError
 
 R = TypeVar("R")
 
@@ -35,7 +35,7 @@ def validated_query(
             try:
                 parsed = model.model_validate(values)
             except ValidationError as error:
-                raise QuerystringValidationError(error) from error
+                raise QueryValidationError(error) from error
             return await view(*args, query_args=parsed, **kwargs)
 
         documented: Callable[..., Awaitable[R]] = document_querystring(model)(

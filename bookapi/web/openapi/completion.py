@@ -12,9 +12,11 @@ import orjson
 from quart import Quart, Response, request
 from quart.typing import ResponseTypes
 
+from ..http.paths import API_PREFIX, OPENAPI_PATH
+
 PROBLEM = "application/problem+json"
 JOB_EVENTS = {
-    "/api/v1/jobs/{job_id}/events": {
+    f"{API_PREFIX}/jobs/{{job_id}}/events": {
         "summary": "Live progress of one job (owner or admin)",
         "authentication": (
             "`Authorization: Bearer <access token>` on the handshake (refused with 401 for a "
@@ -37,12 +39,12 @@ JOB_EVENTS = {
 }
 
 
-BOOK = "/api/v1/books/{book_id}"
-JOB = "/api/v1/jobs/{job_id}"
-DOWNLOAD = "/api/v1/exports/{job_id}/download"
+BOOK = f"{API_PREFIX}/books/{{book_id}}"
+JOB = f"{API_PREFIX}/jobs/{{job_id}}"
+DOWNLOAD = f"{API_PREFIX}/exports/{{job_id}}/download"
 BOOK_FILE_TYPES = ("text/csv", "application/x-ndjson")
 # Routes whose JSON body may be left out (the others require theirs).
-OPTIONAL_BODIES = {("post", "/api/v1/auth/logout")}
+OPTIONAL_BODIES = {("post", f"{API_PREFIX}/auth/logout")}
 
 
 def header(name: str, description: str) -> dict[str, Any]:
@@ -78,8 +80,8 @@ ADDITIONS: dict[tuple[str, str], dict[str, Any]] = {
     ("put", BOOK): {"parameters": [IF_MATCH]},
     ("patch", BOOK): {"parameters": [IF_MATCH]},
     ("delete", BOOK): {"parameters": [IF_MATCH], "responses": {"204": NO_CONTENT}},
-    ("post", "/api/v1/auth/logout"): {"responses": {"204": NO_CONTENT}},
-    ("post", "/api/v1/imports"): {
+    ("post", f"{API_PREFIX}/auth/logout"): {"responses": {"204": NO_CONTENT}},
+    ("post", f"{API_PREFIX}/imports"): {
         "requestBody": {
             "required": True,
             "description": "A CSV file (header row of Book input fields) or NDJSON",
@@ -94,7 +96,7 @@ ADDITIONS: dict[tuple[str, str], dict[str, Any]] = {
 }
 # Links from what a response creates to the operations that take its id.
 LINKS: dict[tuple[str, str, str], dict[str, Any]] = {
-    ("post", "/api/v1/books", "201"): {
+    ("post", f"{API_PREFIX}/books", "201"): {
         name: link((method, BOOK), book_id="$response.body#/id")
         for name, method in (
             ("GetBook", "get"),
@@ -103,8 +105,10 @@ LINKS: dict[tuple[str, str, str], dict[str, Any]] = {
             ("DeleteBook", "delete"),
         )
     },
-    ("post", "/api/v1/imports", "202"): {"GetJob": link(("get", JOB), job_id="$response.body#/id")},
-    ("post", "/api/v1/exports", "202"): {
+    ("post", f"{API_PREFIX}/imports", "202"): {
+        "GetJob": link(("get", JOB), job_id="$response.body#/id")
+    },
+    ("post", f"{API_PREFIX}/exports", "202"): {
         "GetJob": link(("get", JOB), job_id="$response.body#/id"),
         "Download": link(("get", DOWNLOAD), job_id="$response.body#/id"),
     },
@@ -137,7 +141,7 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
 
 
 async def complete_openapi_response(response: ResponseTypes) -> ResponseTypes:
-    if request.endpoint == "openapi" and isinstance(response, Response):
+    if request.path == OPENAPI_PATH and isinstance(response, Response):
         if response.status_code == 200:
             document = complete(orjson.loads(await response.get_data()))
             response.set_data(orjson.dumps(document))

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from quart import Blueprint, request
 from quart_schema import (
-    document_request,
     security_scheme,
     validate_response,
 )
 
 from ...domain.accounts import user_repository as users_repo
 from ...domain.accounts.account_schemas import LoginIn, LogoutIn, RegisterIn, TokenPair, User
-from ..http.json_body import json_body, optional_json_body
+from ..http.json_body import json_body, optional_json_body, takes_json
+from ..http.paths import API_PREFIX
 from ..http.problems import APIError
 from ..openapi.problem_schema import document_errors
 from ..security import rate_limits
@@ -27,7 +27,7 @@ from ..security.revocation import revoke, revoke_once
 from ..security.tokens import issue_token_pair
 from ..services.app_services import get_db, get_redis
 
-blueprint = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
+blueprint = Blueprint("auth", __name__, url_prefix=f"{API_PREFIX}/auth")
 # One body for unknown email and wrong password, so neither reveals which accounts exist.
 BAD_LOGIN = "The email or password is wrong."
 # Tokens are secrets: no cache, shared or private, may keep a response that carries them.
@@ -81,8 +81,7 @@ async def refresh() -> tuple[TokenPair, int, dict[str, str]]:
 
 @blueprint.post("/logout")
 @access_token_required
-@document_request(LogoutIn)
-@document_errors(400, 413, 415)
+@takes_json(LogoutIn)
 async def logout() -> tuple[str, int]:
     """Revoke the access token, and the given refresh token (optional JSON body) if any."""
     caller = current_caller()

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from quart import Blueprint, Response, request
-from quart_schema import document_response, validate_response
+from quart_schema import document_response
 
 from ...domain.books import book_repository as books_repo
 from ...domain.books.book_schemas import (
@@ -25,15 +25,16 @@ from ...domain.books.documents import StoredBook, check_may_change, etag
 from ...domain.errors import StaleVersionError
 from ..http.ids import parse_id
 from ..http.json_body import json_body
+from ..http.paths import API_PREFIX
 from ..http.query_args import validated_query
 from ..openapi.problem_schema import document_errors
 from ..security.guard import access_token_required, current_caller
 from ..services.app_services import announce_book_change, app_services, get_db
 from ..services.book_cache import render
 
-blueprint = Blueprint("books", __name__, url_prefix="/api/v1/books")
-BookResponse = tuple[Book, int, dict[str, str]]
-ChangeHandler = TypeVar("ChangeHandler", bound=Callable[..., Awaitable[BookResponse]])
+BOOKS = f"{API_PREFIX}/books"
+blueprint = Blueprint("books", __name__, url_prefix=BOOKS)
+ChangeHandler = TypeVar("ChangeHandler", bound=Callable[..., Awaitable[Response]])
 JSON = "application/json"
 
 
@@ -53,11 +54,13 @@ def expected_version(book: StoredBook) -> int | None:
     raise StaleVersionError()
 
 
-def book_response(book: StoredBook, status: int = 200, **headers: str) -> BookResponse:
-    return Book.model_validate(book), status, {"ETag": etag(book), **headers}
+def book_response(book: StoredBook, status: int = 200, **headers: str) -> Response:
+    """The book as every route shows it: rendered once, as the cache keeps it."""
+    body, tag = render(book)
+    return Response(body, status=status, headers={"ETag": tag, **headers}, content_type=JSON)
 
 
-async def change_book(raw_id: str, changes: BookFields) -> BookResponse:
+async def change_book(raw_id: str, changes: BookFields) -> Response:
     book = await load_book_to_change(raw_id)
     updated = await books_repo.update_book(get_db(), book["_id"], changes, expected_version(book))
     await announce_book_change(raw_id)
@@ -97,13 +100,13 @@ async def get_book(book_id: str) -> Response:
 @blueprint.post("")
 @access_token_required
 @json_body(BookIn)
-@validate_response(Book, 201)
+@document_response(Book, 201)
 @document_errors(409)
-async def create_book(data: BookIn) -> BookResponse:
+async def create_book(data: BookIn) -> Response:
     """Add a book; its creator is the caller."""
     book = await books_repo.insert_book(get_db(), data.fields(), current_caller().id)
     await announce_book_change(str(book["_id"]))  # list pages now miss it
-    return book_response(book, 201, Location=f"/api/v1/books/{book['_id']}")
+    return book_response(book, 201, Location=f"{BOOKS}/{book['_id']}")
 
 
 def book_change(
@@ -114,22 +117,23 @@ def book_change(
     duplicate ISBN (409) or a stale `If-Match` (412)."""
 
     def register(handler: ChangeHandler) -> ChangeHandler:
-        view = validate_response(Book)(document_errors(403, 404, 409, 412)(handler))
-        view = access_token_required(json_body(body)(view))
-        blueprint.route("/<book_id>", methods=[method])(view)
+        documented = document_response(Book)(document_errors(403, 404, 409, 412)(handler))
+        blueprint.route("/<book_id>", methods=[method])(
+            access_token_required(json_body(body)(documented))
+        )
         return handler
 
     return register
 
 
 @book_change("PUT", BookIn)
-async def replace_book(book_id: str, data: BookIn) -> BookResponse:
+async def replace_book(book_id: str, data: BookIn) -> Response:
     """Replace every input field of a book (creator or admin); honours `If-Match`."""
     return await change_book(book_id, data.fields())
 
 
 @book_change("PATCH", BookPatch)
-async def patch_book(book_id: str, data: BookPatch) -> BookResponse:
+async def patch_book(book_id: str, data: BookPatch) -> Response:
     """Change some fields of a book (creator or admin); a stale `If-Match` gets 412."""
     return await change_book(book_id, data.changes())
 

@@ -13,14 +13,15 @@ from ...domain.jobs import job_repository as jobs_repo
 from ...domain.jobs.job_schemas import job_json
 from ...domain.jobs.records import TERMINAL_STATES, StoredJob
 from ...observability.metrics import WEBSOCKET_LISTENERS
-from ..http.ids import parse_id
+from ..http.ids import visible_job
+from ..http.paths import API_PREFIX
 from ..http.problems import APIError
 from ..security.guard import Caller, authenticate, caller_from_claims
 from ..services.app_services import app_services, get_db, settings
 from ..services.event_hub import Listener
 from ..services.going_away import GOING_AWAY
 
-blueprint = Blueprint("job_events", __name__, url_prefix="/api/v1")
+blueprint = Blueprint("job_events", __name__, url_prefix=API_PREFIX)
 # With no event for this long, re-read the job: a lost "finished" event cannot hang us.
 POLL_SECONDS = 5.0
 POLICY_VIOLATION = 1008
@@ -36,12 +37,6 @@ async def caller_from_auth_message() -> Caller | None:
         return caller_from_claims(await authenticate(f"Bearer {message.get('token', '')}"))
     except (TimeoutError, ValueError, APIError):
         return None
-
-
-async def visible_job(raw_id: str, caller: Caller) -> StoredJob:
-    return await jobs_repo.find_visible_job(
-        get_db(), parse_id(raw_id, "job"), caller.id, caller.is_admin
-    )
 
 
 async def stream(job: StoredJob, listener: Listener) -> None:

@@ -16,8 +16,9 @@ from ...domain.jobs import records
 from ...domain.jobs.job_schemas import ExportIn, ImportQuery, Job, JobListQuery, JobPage
 from ...domain.jobs.records import StoredJob
 from ..http.body_limits import large_body
-from ..http.ids import parse_id
+from ..http.ids import visible_job
 from ..http.json_body import json_body
+from ..http.paths import API_PREFIX
 from ..http.query_args import validated_query
 from ..http.uploads import store_upload, upload_format
 from ..openapi.problem_schema import document_errors
@@ -25,19 +26,12 @@ from ..security.guard import access_token_required, current_caller
 from ..services.app_services import get_db, get_gridfs
 from ..services.job_queue import submit_job
 
-blueprint = Blueprint("jobs", __name__, url_prefix="/api/v1")
+blueprint = Blueprint("jobs", __name__, url_prefix=API_PREFIX)
 Accepted = tuple[Job, int, dict[str, str]]
 
 
-async def load_visible_job(raw_id: str) -> StoredJob:
-    caller = current_caller()
-    return await jobs_repo.find_visible_job(
-        get_db(), parse_id(raw_id, "job"), caller.id, caller.is_admin
-    )
-
-
 def accepted(job: StoredJob) -> Accepted:
-    return Job.model_validate(job), 202, {"Location": f"/api/v1/jobs/{job['_id']}"}
+    return Job.model_validate(job), 202, {"Location": f"{API_PREFIX}/jobs/{job['_id']}"}
 
 
 @blueprint.post("/imports")
@@ -64,9 +58,7 @@ async def submit_import(query_args: ImportQuery) -> Accepted:
 async def submit_export(data: ExportIn) -> Accepted:
     """Export the books that match the filters, as CSV or JSON Lines, in the background."""
     filters = data.model_dump(exclude={"format"}, exclude_none=True)
-    job = records.new_job(
-        "export", current_caller().id, {"format": data.format, "filters": filters}
-    )
+    job = records.new_export_job(current_caller().id, FORMATS[data.format], filters)
     await submit_job(job)
     return accepted(job)
 
@@ -87,7 +79,7 @@ async def list_jobs(query_args: JobListQuery) -> JobPage:
 @document_errors(404)
 async def get_job(job_id: str) -> Job:
     """One job (its owner or an admin)."""
-    return Job.model_validate(await load_visible_job(job_id))
+    return Job.model_validate(await visible_job(job_id, current_caller()))
 
 
 @blueprint.get("/exports/<job_id>/download")
@@ -95,7 +87,7 @@ async def get_job(job_id: str) -> Job:
 @document_errors(404, 409, 410)
 async def download_export(job_id: str) -> tuple[AsyncIterator[bytes], int, dict[str, str]]:
     """The exported file, streamed; 409 until the export has succeeded."""
-    job = await load_visible_job(job_id)
+    job = await visible_job(job_id, current_caller())
     if job["kind"] != "export":
         raise NotFoundError("export")
     if job["state"] != "succeeded" or job["result"] is None:
