@@ -51,7 +51,7 @@ def serve(server: str, host: str, port: int, workers: int) -> None:
             access_log=False,
             log_level="warning",
             log_config=server_logging_config(),
-            timeout_graceful_shutdown=20,
+            timeout_graceful_shutdown=GRACEFUL_TIMEOUT_SECONDS,
         )
     elif server == "hypercorn":
         exit_code = run_hypercorn(APP, host, port, workers)
@@ -70,7 +70,7 @@ def serve(server: str, host: str, port: int, workers: int) -> None:
             loop=Loops.uvloop,
             log_access=False,
             log_dictconfig=server_logging_config(),
-            workers_kill_timeout=20,
+            workers_kill_timeout=GRACEFUL_TIMEOUT_SECONDS,
         ).serve()
 
 

@@ -19,6 +19,7 @@ from quart import Quart
 from quart.typing import TestClientProtocol as Client
 
 from bookapi.web.app import create_app
+from bookapi.worker.store import WorkerStore
 from devstack import Server, free_port, start_mongo, start_redis
 from settings import Config, TestingConfig, read_environment
 from tests.helpers import OWNER_ID, MintToken, direct_database, make_settings, mint_access_token
@@ -89,6 +90,17 @@ def settings(
     # Each test had its own database: drop it so the server does not fill up.
     with direct_database(settings) as db:
         db.client.drop_database(database_name)
+
+
+@pytest.fixture
+def store(settings: TestingConfig) -> Iterator[WorkerStore]:
+    """The worker's store (sync PyMongo, GridFS, Redis) on the test's database, with the
+    book indexes an import relies on."""
+    store = WorkerStore(settings)
+    store.ensure_book_indexes()
+    yield store
+    store.db.client.close()
+    store.redis.close()
 
 
 @pytest.fixture

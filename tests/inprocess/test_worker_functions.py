@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import pytest
 from bson import ObjectId
@@ -23,18 +23,8 @@ from bookapi.worker.importer import BatchWriter, ImportCounts, import_rows, vali
 from bookapi.worker.progress import ProgressReporter
 from bookapi.worker.runner import execute_job
 from bookapi.worker.store import WorkerStore
-from settings import TestingConfig
 
 OWNER = "b" * 24
-
-
-@pytest.fixture
-def store(settings: TestingConfig) -> Iterator[WorkerStore]:
-    store = WorkerStore(settings)
-    store.ensure_book_indexes()
-    yield store
-    store.db.client.close()
-    store.redis.close()
 
 
 def import_job(store: WorkerStore, on_conflict: str = "skip", admin: bool = False) -> StoredJob:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import signal
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -45,14 +44,6 @@ from tests.helpers import (
 
 OWNER = "e" * 24
 ROWS = 6000
-
-
-@pytest.fixture
-def store(settings: TestingConfig) -> Iterator[WorkerStore]:
-    store = WorkerStore(settings)
-    yield store
-    store.db.client.close()
-    store.redis.close()
 
 
 @pytest.mark.parametrize("pool", ["solo", "prefork"])
