@@ -112,6 +112,8 @@ def bookapi_environment(databases: dict[str, str]) -> dict[str, str]:
         **databases,
         "BOOKAPI_ENV": "production",
         "JWT_SECRET_KEY": secrets.token_hex(32),
+        # Read by no current code; revisions before its removal required it (--compare REV).
+        "SECRET_KEY": secrets.token_hex(32),
         "MONGO_DB": "bench",
         "MONGO_DRIVER": Config.MONGO_DRIVER,
         "REDIS_PREFIX": "bench:",
