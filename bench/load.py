@@ -32,7 +32,12 @@ class LoadResult:
 
 
 def wrk(
-    port: int, seconds: int, connections: int, ids_file: Path, path: str | None
+    port: int,
+    seconds: int,
+    connections: int,
+    ids_file: Path,
+    path: str | None,
+    revalidate: bool = False,
 ) -> dict[str, float]:
     binary = shutil.which("wrk")
     if binary is None:
@@ -40,6 +45,8 @@ def wrk(
     env = {"BENCH_IDS": str(ids_file), "PATH": "/usr/bin:/bin"}
     if path:
         env["BENCH_PATH"] = path
+    if revalidate:
+        env["BENCH_REVALIDATE"] = "1"  # If-None-Match with the book's ETag: a 304 each
     # A long timeout: a slow answer counts as slow (in p99), not as a lost request.
     argv = [binary, "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s"]
     argv += ["-s", str(SCRIPT)]
@@ -66,10 +73,16 @@ def warm_up(served: Served, ids_file: Path, connections: int) -> None:
 
 
 def measure(
-    served: Served, route: str, path: str | None, seconds: int, connections: int, ids_file: Path
+    served: Served,
+    route: str,
+    path: str | None,
+    seconds: int,
+    connections: int,
+    ids_file: Path,
+    revalidate: bool = False,
 ) -> LoadResult:
     before = cpu_seconds(served.process.pid)
-    stats = wrk(served.port, seconds, connections, ids_file, path)
+    stats = wrk(served.port, seconds, connections, ids_file, path, revalidate)
     used = cpu_seconds(served.process.pid) - before
     requests = max(stats["requests"], 1)
     return LoadResult(

@@ -104,12 +104,33 @@ def start_bookapi(
     return served
 
 
-def start_fastapi_peer(env: dict[str, str], log_dir: Path) -> Served:
+def start_uvicorn_peer(name: str, module: str, env: dict[str, str], log_dir: Path) -> Served:
     port = free_port()
-    argv = [str(BIN / "uvicorn"), "bench.peers.fastapi_peer:app", "--port", str(port)]
+    argv = [str(BIN / "uvicorn"), f"{module}:app", "--port", str(port)]
     argv += ["--workers", "1", "--no-access-log", "--log-level", "warning"]
-    served = start("fastapi", argv, env, log_dir, port)
+    served = start(name, argv, env, log_dir, port)
     wait_until_serving(served, "/api/v1/books")
+    return served
+
+
+def start_fastapi_peer(env: dict[str, str], log_dir: Path) -> Served:
+    return start_uvicorn_peer("fastapi", "bench.peers.fastapi_peer", env, log_dir)
+
+
+def start_fastapi_cached_peer(env: dict[str, str], log_dir: Path) -> Served:
+    return start_uvicorn_peer("fastapi+cache", "bench.peers.fastapi_cached_peer", env, log_dir)
+
+
+def start_litestar_peer(env: dict[str, str], log_dir: Path) -> Served:
+    return start_uvicorn_peer("litestar+cache", "bench.peers.litestar_peer", env, log_dir)
+
+
+def start_bare_asgi(env: dict[str, str], log_dir: Path) -> Served:
+    port = free_port()
+    argv = [str(BIN / "granian"), "--interface", "asgi", "--port", str(port)]
+    argv += ["--workers", "1", "--loop", "uvloop", "bench.peers.bare_asgi:app"]
+    served = start("bare-asgi", argv, env, log_dir, port)
+    wait_until_serving(served, "/api/v1/books?tag=fiction&limit=20")
     return served
 
 

@@ -2,6 +2,9 @@
 -- with BENCH_PATH set, always that path; done() prints the latency percentiles as JSON.
 local ids = {}
 local fixed = os.getenv("BENCH_PATH")
+-- With BENCH_REVALIDATE set, each request sends the book's ETag (a seeded book is at version
+-- 1) in If-None-Match: a 304 revalidation.
+local revalidate = os.getenv("BENCH_REVALIDATE")
 
 init = function(args)
   if not fixed then
@@ -16,7 +19,11 @@ request = function()
   if fixed then
     return wrk.format("GET", fixed)
   end
-  return wrk.format("GET", "/api/v1/books/" .. ids[math.random(#ids)])
+  local id = ids[math.random(#ids)]
+  if revalidate then
+    return wrk.format("GET", "/api/v1/books/" .. id, {["If-None-Match"] = '"' .. id .. '-1"'})
+  end
+  return wrk.format("GET", "/api/v1/books/" .. id)
 end
 
 done = function(summary, latency, requests)

@@ -25,7 +25,6 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 
 from pymongo import MongoClient
@@ -38,9 +37,12 @@ from bench.load import LoadResult, measure, warm_up
 from bench.processes import (
     BIN,
     Served,
+    start_bare_asgi,
     start_bookapi,
+    start_fastapi_cached_peer,
     start_fastapi_peer,
     start_flask_peer,
+    start_litestar_peer,
     start_worker,
 )
 from bookapi.domain.books.demo import demo_file
@@ -51,6 +53,7 @@ from settings import PROJECT_DIR, Config
 ADMIN = "bench@example.com"
 PASSWORD = "benchmark password"
 LIST_PATH = "/api/v1/books?tag=fiction&limit=20"
+BY_ID, LIST, REVALIDATION = "GET /books/{id}", "GET /books?tag (list)", "GET /books/{id} 304"
 SHARED_SETTINGS = (
     "BOOKAPI_ENV",
     "JWT_SECRET_KEY",
@@ -71,7 +74,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--import-rows", type=int, default=20_000)
     parser.add_argument("--rss-rows", type=int, nargs=2, default=[10_000, 100_000])
     parser.add_argument("--listeners", type=int, default=1000)
-    parser.add_argument("--servers", default="bookapi,fastapi,flask")
+    parser.add_argument(
+        "--servers",
+        default="bookapi,bookapi-nocache,fastapi,fastapi-cache,litestar,flask,bare",
+        help="of: bookapi, bookapi-nocache (no read cache), fastapi (+ Motor), fastapi-cache "
+        "(+ AsyncMongoClient and a TTLCache of rendered bytes), litestar (+ its response "
+        "cache), flask (+ Flask-PyMongo), bare (an ASGI callable answering from a dict)",
+    )
     parser.add_argument(
         "--bookapi-servers",
         default="granian",
@@ -150,30 +159,58 @@ def seed(env: dict[str, str], books: int, servers: list[Server], work: Path) -> 
     return ids_file
 
 
+def bookapi_starter(server: str, **settings: str) -> Callable[[dict[str, str], Path], Served]:
+    name = "-".join(["bookapi", server, *(value.lower() for value in settings.values())])
+
+    def start(env: dict[str, str], logs: Path) -> Served:
+        return start_bookapi({**env, **settings}, logs, server=server, name=name)
+
+    return start
+
+
+def http_servers(args: argparse.Namespace) -> dict[str, Callable[[dict[str, str], Path], Served]]:
+    """Every server `--servers` names, bookapi's first (the first is the one compared)."""
+    bookapi_server = args.bookapi_servers.split(",")[0]
+    known: dict[str, Callable[[dict[str, str], Path], Served]] = {
+        "bookapi": bookapi_starter(bookapi_server),
+        # The miss path: no read cache, every read goes to MongoDB.
+        "bookapi-nocache": bookapi_starter(bookapi_server, BOOK_CACHE_ENTRIES="0"),
+        "fastapi": start_fastapi_peer,
+        "fastapi-cache": start_fastapi_cached_peer,
+        "litestar": start_litestar_peer,
+        "flask": start_flask_peer,
+        "bare": start_bare_asgi,
+    }
+    for server in args.bookapi_servers.split(",")[1:]:
+        known[f"bookapi-{server}"] = bookapi_starter(server)
+    wanted = args.servers.split(",") + [
+        f"bookapi-{server}" for server in args.bookapi_servers.split(",")[1:]
+    ]
+    unknown = set(wanted) - set(known)
+    if unknown:
+        raise SystemExit(
+            f"unknown servers: {', '.join(sorted(unknown))}; known: {', '.join(known)}"
+        )
+    return {name: known[name] for name in wanted}
+
+
 def run_http(
     env: dict[str, str], args: argparse.Namespace, ids_file: Path, logs: Path
 ) -> list[LoadResult]:
-    starters: dict[str, Callable[[dict[str, str], Path], Served]] = {
-        "fastapi": start_fastapi_peer,
-        "flask": start_flask_peer,
-    }
-    for server in args.bookapi_servers.split(","):
-        starters[f"bookapi-{server}"] = partial(start_bookapi, server=server)
-    names = [
-        candidate
-        for name in args.servers.split(",")
-        for candidate in starters
-        if candidate.split("-")[0] == name
-    ]
     results = []
-    for name in names:
-        served = starters[name](env, logs)
+    for name, starter in http_servers(args).items():
+        served = starter(env, logs)
         try:
             warm_up(served, ids_file, args.connections)
-            for route, path in (("GET /books/{id}", None), ("GET /books?tag (list)", LIST_PATH)):
-                results.append(
-                    measure(served, route, path, args.seconds, args.connections, ids_file)
+            routes = [(BY_ID, None, False), (LIST, LIST_PATH, False)]
+            if name.startswith("bookapi"):
+                routes.append((REVALIDATION, None, True))
+            for route, path, revalidate in routes:
+                result = measure(
+                    served, route, path, args.seconds, args.connections, ids_file, revalidate
                 )
+                result.server = name  # as --servers names it
+                results.append(result)
         finally:
             served.stop()
     return results
@@ -229,6 +266,9 @@ def ratio(mine: float, theirs: float) -> str:
     return f"{mine / theirs:.2f}x" if theirs else "-"
 
 
+PEERS = ("fastapi", "fastapi-cache", "litestar", "flask", "bare")
+
+
 def http_tables(http: list[LoadResult]) -> list[str]:
     lines = [
         "| server | route | req/s | p50 ms | p99 ms | failures | CPU µs/req |",
@@ -239,24 +279,47 @@ def http_tables(http: list[LoadResult]) -> list[str]:
             f"| {r.server} | {r.route} | {r.rps:,.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | "
             f"{r.failures} | {r.cpu_us_per_request:,.0f} |"
         )
-    lines += [
-        "",
-        "| route | bookapi vs | req/s ratio | CPU/req ratio | bookapi p99/p50 |",
-        "|---|---|---|---|---|",
+    return [*lines, "", *ratio_table(http), "", *goal_lines(http)]
+
+
+def ratio_table(http: list[LoadResult]) -> list[str]:
+    lines = [
+        "| route | bookapi vs | req/s ratio | CPU/req ratio |",
+        "|---|---|---|---|",
     ]
-    by_key: dict[tuple[str, str], LoadResult] = {}
-    for r in http:  # the first bookapi server measured is the one compared with the peers
-        by_key.setdefault((r.server.split("-")[0], r.route), r)
-    for route in dict.fromkeys(r.route for r in http):
+    by_key = {(r.server, r.route): r for r in http}
+    for route in (BY_ID, LIST):
         mine = by_key.get(("bookapi", route))
-        for peer in ("fastapi", "flask"):
+        for peer in PEERS:
             theirs = by_key.get((peer, route))
             if mine and theirs:
                 lines.append(
                     f"| {route} | {peer} | {ratio(mine.rps, theirs.rps)} | "
-                    f"{ratio(mine.cpu_us_per_request, theirs.cpu_us_per_request)} | "
-                    f"{mine.p99_ms / max(mine.p50_ms, 0.001):.1f} |"
+                    f"{ratio(mine.cpu_us_per_request, theirs.cpu_us_per_request)} |"
                 )
+    return lines
+
+
+def goal_lines(http: list[LoadResult]) -> list[str]:
+    """The other ratios the performance goals are stated in."""
+    by_key = {(r.server, r.route): r for r in http}
+    lines = []
+    for route in (BY_ID, LIST):
+        mine = by_key.get(("bookapi", route))
+        if mine:
+            lines.append(f"bookapi {route}: p99/p50 {mine.p99_ms / max(mine.p50_ms, 0.001):.1f}")
+        miss, fastapi = by_key.get(("bookapi-nocache", route)), by_key.get(("fastapi", route))
+        if miss and fastapi:
+            lines.append(
+                f"miss path (bookapi-nocache) {route}: CPU/req "
+                f"{ratio(miss.cpu_us_per_request, fastapi.cpu_us_per_request)} FastAPI + Motor's"
+            )
+    hit, revalidated = by_key.get(("bookapi", BY_ID)), by_key.get(("bookapi", REVALIDATION))
+    if hit and revalidated:
+        cpu = ratio(revalidated.cpu_us_per_request, hit.cpu_us_per_request)
+        lines.append(
+            f"304 revalidation: CPU/req {cpu} a hit's, req/s {ratio(revalidated.rps, hit.rps)}"
+        )
     return lines
 
 

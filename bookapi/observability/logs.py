@@ -4,17 +4,18 @@ hand (`request_id_var`, `job_id_var`), so one search finds a request from its HT
 the last log line of the job it started.
 
 Nothing secret is logged: no code here or elsewhere logs headers or bodies, and the request
-line (api/request_log.py) names the caller by id only.
+line (web/middleware/request_log.py) names the caller by id only.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TextIO
+
+import orjson
 
 from settings import Config
 
@@ -32,21 +33,27 @@ class WorkContext(logging.Filter):
         return True
 
 
+def json_line(created: float, level: str, logger: str, message: str, **fields: object) -> str:
+    """One JSON log line; `fields` that are empty are left out. The one way a JSON line is
+    written, by the formatter and by the request log's batched writes alike."""
+    entry: dict[str, object] = {
+        "time": datetime.fromtimestamp(created, UTC).isoformat(),
+        "level": level,
+        "logger": logger,
+        "message": message,
+    }
+    entry.update((name, value) for name, value in fields.items() if value)
+    return orjson.dumps(entry, default=str).decode()
+
+
 class JsonLines(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, object] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        for name in (*CONTEXT_FIELDS, "http"):
-            value = getattr(record, name, None)
-            if value:
-                entry[name] = value
+        fields = {name: getattr(record, name, None) for name in (*CONTEXT_FIELDS, "http")}
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+            fields["exception"] = self.formatException(record.exc_info)
+        return json_line(
+            record.created, record.levelname, record.name, record.getMessage(), **fields
+        )
 
 
 class ReadableLines(logging.Formatter):
@@ -102,3 +109,13 @@ def server_logging_config() -> dict[str, Any]:
 
 class OurHandler(logging.StreamHandler[TextIO]):
     """The stderr handler this module installs."""
+
+
+def json_stream() -> OurHandler | None:
+    """Our handler, when it is the only one and writes JSON lines: then a batch of lines may
+    be written to it directly (otherwise, a test's capture say, they go through logging)."""
+    handlers = logging.getLogger().handlers
+    if len(handlers) == 1 and isinstance(handlers[0], OurHandler):
+        if isinstance(handlers[0].formatter, JsonLines):
+            return handlers[0]
+    return None

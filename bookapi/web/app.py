@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from hypercorn.middleware import ProxyFixMiddleware
 from quart import Quart
 from quart_jwt_extended import JWTManager
@@ -14,9 +16,13 @@ from ..domain.books.book_repository import ensure_book_indexes
 from ..domain.jobs.job_repository import ensure_job_indexes
 from ..observability.logs import configure_logging
 from ..storage.broker import create_celery
-from .http import body_limits, headers, json_body, no_sessions, problems, request_log
+from .http import body_limits, json_body, no_sessions, problems
 from .http.json_provider import OrjsonProvider
 from .http.paths import OPENAPI_PATH
+from .middleware.asgi_types import ASGIApp
+from .middleware.cached_reads import CachedReads
+from .middleware.compression import Compression
+from .middleware.request_log import RequestLog
 from .openapi import completion
 from .openapi.problem_schema import document_dependency_outages
 from .pages import console_page, docs_page, metrics_page
@@ -41,12 +47,9 @@ def create_app(settings: Config | None = None) -> Quart:
     document_with_openapi(app)
     verify_with(JWTManager(app), services.signing_keys)
     no_sessions.init_app(app)
-    # Request hooks run in the order registered: the request log first (every later
-    # line carries the request id), the body limit before anything reads a body.
-    request_log.init_app(app)
+    # Request hooks run in the order registered: the body limit before anything reads a body.
     body_limits.init_app(app)
     json_body.init_app(app)
-    headers.init_app(app)
     problems.init_app(app)
     metrics_page.init_app(app, settings)
     docs_page.init_app(app)
@@ -54,7 +57,15 @@ def create_app(settings: Config | None = None) -> Quart:
     for routes in ROUTES:
         app.register_blueprint(routes.blueprint)
     document_dependency_outages(app, "/api/")
-    return behind_trusted_proxies(app, settings.TRUSTED_PROXY_HOPS)
+    # Around the app, outermost first: the client's address from trusted proxies; the
+    # request id, log line, metrics and common headers of every request; cache hits
+    # answered before Quart builds a request; gzip for the rest.
+    quart_app = cast(ASGIApp, app.asgi_app)
+    app.asgi_app = behind_trusted_proxies(  # type: ignore[assignment,method-assign]
+        RequestLog(CachedReads(Compression(quart_app), services.book_cache)),
+        settings.TRUSTED_PROXY_HOPS,
+    )
+    return app
 
 
 def document_with_openapi(app: Quart) -> None:
@@ -73,11 +84,9 @@ def document_with_openapi(app: Quart) -> None:
     completion.init_app(app)
 
 
-def behind_trusted_proxies(app: Quart, hops: int) -> Quart:
-    if hops:
-        # Behind a load balancer the client's address (which rate limits key on) is the
-        # one the trusted proxies put in X-Forwarded-For, not the proxy's own.
-        app.asgi_app = ProxyFixMiddleware(  # type: ignore[method-assign]
-            app.asgi_app, mode="legacy", trusted_hops=hops
-        )
-    return app
+def behind_trusted_proxies(app: ASGIApp, hops: int) -> ASGIApp:
+    if not hops:
+        return app
+    # Behind a load balancer the client's address (which rate limits key on) is the one the
+    # trusted proxies put in X-Forwarded-For, not the proxy's own.
+    return cast(ASGIApp, ProxyFixMiddleware(cast(Any, app), mode="legacy", trusted_hops=hops))

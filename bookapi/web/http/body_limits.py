@@ -12,9 +12,11 @@ from collections.abc import Callable, Generator
 from typing import Any, TypeVar
 
 from quart import Quart, current_app, request
+from quart.routing import QuartRule
 from quart.wrappers import Body, Request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from ..middleware.asgi_types import ROUTE, note
 from ..services.app_services import settings
 
 F = TypeVar("F", bound=Callable[..., object])
@@ -81,7 +83,21 @@ class CappedBody(Body):
 
 
 class CappedRequest(Request):
+    """Quart's request with the capped body; it also notes the route template it matched
+    on the ASGI scope, for the request log around the app (web/middleware)."""
+
     body_class = CappedBody
+    _url_rule: QuartRule | None = None
+
+    @property
+    def url_rule(self) -> QuartRule | None:
+        return self._url_rule
+
+    @url_rule.setter
+    def url_rule(self, rule: QuartRule | None) -> None:
+        self._url_rule = rule
+        if rule is not None:
+            note(self.scope, ROUTE, rule.rule)
 
 
 def large_body(view: F) -> F:

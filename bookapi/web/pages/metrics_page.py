@@ -1,5 +1,5 @@
-"""`GET /metrics` in Prometheus text format (the HTTP metrics are counted in request_log.py,
-in the one hook pair every request passes).
+"""`GET /metrics` in Prometheus text format (the HTTP metrics are counted by the request log
+middleware, web/middleware/request_log.py, which every request passes).
 
 Served only when METRICS_TOKEN is set, and only to `Authorization: Bearer <METRICS_TOKEN>`
 (Prometheus' `authorization` scrape setting): the numbers say a lot about the service, so

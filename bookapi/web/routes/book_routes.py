@@ -23,6 +23,7 @@ from ...domain.books.book_schemas import (
 )
 from ...domain.books.documents import StoredBook, check_may_change, etag
 from ...domain.errors import StaleVersionError
+from ..http.encoding import negotiate
 from ..http.ids import parse_id
 from ..http.json_body import json_body
 from ..http.paths import API_PREFIX
@@ -30,7 +31,7 @@ from ..http.query_args import validated_query
 from ..openapi.problem_schema import document_errors
 from ..security.guard import access_token_required, current_caller
 from ..services.app_services import announce_book_change, app_services, get_db
-from ..services.book_cache import render
+from ..services.book_cache import RenderedBook, render
 
 BOOKS = f"{API_PREFIX}/books"
 blueprint = Blueprint("books", __name__, url_prefix=BOOKS)
@@ -54,10 +55,20 @@ def expected_version(book: StoredBook) -> int | None:
     raise StaleVersionError()
 
 
+def rendered_response(rendered: RenderedBook, status: int = 200, **headers: str) -> Response:
+    """A rendered body as the edge sends it too: gzip when the client takes it and it pays."""
+    body, gzipped, varies = negotiate(rendered, request.headers.get("Accept-Encoding", "").encode())
+    if gzipped:
+        headers["Content-Encoding"] = "gzip"
+    if varies:
+        headers["Vary"] = "Accept-Encoding"
+    return Response(body, status=status, headers=headers, content_type=JSON)
+
+
 def book_response(book: StoredBook, status: int = 200, **headers: str) -> Response:
     """The book as every route shows it: rendered once, as the cache keeps it."""
-    body, tag = render(book)
-    return Response(body, status=status, headers={"ETag": tag, **headers}, content_type=JSON)
+    rendered = render(book)
+    return rendered_response(rendered, status, ETag=rendered.etag, **headers)
 
 
 async def change_book(raw_id: str, changes: BookFields) -> Response:
@@ -73,13 +84,14 @@ async def change_book(raw_id: str, changes: BookFields) -> Response:
 async def list_books(query_args: BookListQuery) -> Response:
     """List books, filtered and ordered, one keyset page at a time."""
 
-    async def load() -> tuple[bytes, str]:
+    async def load() -> RenderedBook:
         books, next_cursor = await books_repo.list_books(get_db(), query_args)
         page = BookPage.model_validate({"items": books, "next_cursor": next_cursor})
-        return page.model_dump_json().encode(), ""
+        return RenderedBook(page.model_dump_json().encode(), "")
 
-    body, _ = await app_services().book_cache.page(query_args.model_dump_json(), load)
-    return Response(body, status=200, content_type=JSON)
+    cache = app_services().book_cache
+    page = await cache.page(query_args.model_dump_json(), load, request.query_string)
+    return rendered_response(page)
 
 
 @blueprint.get("/<book_id>")
@@ -88,13 +100,14 @@ async def list_books(query_args: BookListQuery) -> Response:
 async def get_book(book_id: str) -> Response:
     """Get one book; send its ETag in `If-None-Match` to get 304 when unchanged."""
 
-    async def load() -> tuple[bytes, str]:
+    async def load() -> RenderedBook:
         return render(await books_repo.find_book(get_db(), parse_id(book_id, "book")))
 
-    body, tag = await app_services().book_cache.book(book_id, load)
+    rendered = await app_services().book_cache.book(book_id, load)
+    tag = rendered.etag
     if request.if_none_match.star_tag or request.if_none_match.contains_weak(tag.strip('"')):
         return Response(status=304, headers={"ETag": tag})
-    return Response(body, status=200, headers={"ETag": tag}, content_type=JSON)
+    return rendered_response(rendered, ETag=tag)
 
 
 @blueprint.post("")

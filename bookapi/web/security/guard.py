@@ -19,6 +19,7 @@ from quart_jwt_extended.exceptions import JWTExtendedException
 from quart_schema import security_scheme
 
 from ..http.problems import APIError
+from ..middleware.asgi_types import CALLER, note
 from ..openapi.problem_schema import document_errors
 from ..services.app_services import get_redis
 from .revocation import is_revoked
@@ -95,12 +96,6 @@ def current_caller() -> Caller:
     return caller
 
 
-def caller_if_known() -> Caller | None:
-    """The caller, if the request got as far as the guard (the request log names them)."""
-    caller: Caller | None = g.get("caller")
-    return caller
-
-
 def access_token_required(
     handler: Callable[P, Awaitable[R]],
 ) -> Callable[P, Awaitable[R]]:
@@ -111,6 +106,7 @@ def access_token_required(
         g.caller = caller_from_claims(
             await authenticate(request.headers.get("Authorization"), "access")
         )
+        note(request.scope, CALLER, g.caller.id)  # for the request log around the app
         return await handler(*args, **kwargs)
 
     # Every protected route says in OpenAPI that it takes a bearer token and may answer 401.

@@ -20,6 +20,7 @@ from redis.exceptions import RedisError
 
 from settings import Config
 
+from ...observability.tick_batches import TICK
 from ...storage.mongo import Database
 from ...storage.redis_names import RedisNames
 from ..security.signing_keys import SigningKeys
@@ -67,6 +68,7 @@ class AppServices:
 
     async def stop(self) -> None:
         await self.sigterm_relay.uninstall()  # websockets close while Redis is still there
+        TICK.flush()  # the last turn's request lines and counts
         if self._pubsub is not None:
             await self._pubsub.stop()
             self._pubsub = None

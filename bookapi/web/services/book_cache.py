@@ -14,30 +14,51 @@ they check the stored version in MongoDB.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from typing import Any
 
 from ...domain.books.book_schemas import Book
 from ...domain.books.documents import StoredBook, etag
 from ...observability.metrics import BOOK_CACHE_HITS, BOOK_CACHE_MISSES
+from ...observability.tick_batches import TICK
 
 log = logging.getLogger(__name__)
-Loader = Callable[[], Awaitable[tuple[bytes, str]]]
+Loader = Callable[[], Awaitable["RenderedBook"]]
 
 
-@dataclass(frozen=True)
+GZIP_MIN_BYTES = 500  # smaller bodies gain too little from compression to pay for it
+GZIP_LEVEL = 6
+
+
 class RenderedBook:
-    body: bytes
-    etag: str
-    expires: float
+    """A response body as every client gets it, its ETag, and its gzip form (made the first
+    time a client asks for it, then kept with the entry: a hit never compresses)."""
+
+    __slots__ = ("_gzipped", "body", "etag", "expires")
+
+    def __init__(self, body: bytes, etag: str, expires: float = 0.0) -> None:
+        self.body = body
+        self.etag = etag
+        self.expires = expires
+        self._gzipped: bytes | None = None
+
+    @property
+    def compressible(self) -> bool:
+        return len(self.body) >= GZIP_MIN_BYTES
+
+    def gzipped(self) -> bytes:
+        if self._gzipped is None:
+            self._gzipped = gzip.compress(self.body, GZIP_LEVEL, mtime=0)
+        return self._gzipped
 
 
-def render(book: StoredBook) -> tuple[bytes, str]:
+def render(book: StoredBook) -> RenderedBook:
     """The JSON a client gets for `book` (decided by the Book model) and its ETag."""
-    return Book.model_validate(book).model_dump_json().encode(), etag(book)
+    return RenderedBook(Book.model_validate(book).model_dump_json().encode(), etag(book))
 
 
 class BookCache:
@@ -46,7 +67,10 @@ class BookCache:
         self.ttl_seconds = ttl_seconds  # a bound on staleness, should an announcement be lost
         self.entries: OrderedDict[str, RenderedBook] = OrderedDict()
         self.pages: OrderedDict[str, RenderedBook] = OrderedDict()
-        self.loading: dict[tuple[int, str], asyncio.Future[tuple[bytes, str]]] = {}
+        # The same pages by the query string as sent, for the edge (web/middleware), which
+        # answers them before any validation: only a query string that validated is here.
+        self.pages_by_query_string: OrderedDict[bytes, RenderedBook] = OrderedDict()
+        self.loading: dict[tuple[int, str], asyncio.Future[RenderedBook]] = {}
         self.trusted = False  # only while the pub/sub subscription is live
         # Bumped by every forget: a read that started before one may not fill the cache,
         # or a book read just before a change could be stored after the change's news.
@@ -55,35 +79,51 @@ class BookCache:
         self.misses = 0
 
     def _get(self, store: OrderedDict[str, RenderedBook], key: str) -> RenderedBook | None:
+        entry = self._peek(store, key)
+        if entry is None:
+            self.misses += 1
+            TICK.count(BOOK_CACHE_MISSES)
+        return entry
+
+    def _peek(self, store: OrderedDict[Any, RenderedBook], key: Any) -> RenderedBook | None:
+        """The live entry of `key`, counted as a hit; None (and nothing counted) if none."""
         entry = store.get(key) if self.trusted else None
         if entry is None or entry.expires < time.monotonic():
-            self.misses += 1
-            BOOK_CACHE_MISSES.inc()
             return None
         store.move_to_end(key)
         self.hits += 1
-        BOOK_CACHE_HITS.inc()
+        TICK.count(BOOK_CACHE_HITS)
         return entry
 
+    def cached_book(self, book_id: str) -> RenderedBook | None:
+        """A hit for the edge, or None: the request goes on to the route (which counts the miss)."""
+        return self._peek(self.entries, book_id)
+
+    def cached_page(self, query_string: bytes) -> RenderedBook | None:
+        return self._peek(self.pages_by_query_string, query_string)
+
     def _put(
-        self, store: OrderedDict[str, RenderedBook], key: str, body: bytes, tag: str, read_at: int
-    ) -> None:
+        self, store: OrderedDict[Any, RenderedBook], key: Any, entry: RenderedBook, read_at: int
+    ) -> bool:
         if not self.trusted or self.max_entries <= 0 or read_at != self.generation:
-            return
-        store[key] = RenderedBook(body, tag, time.monotonic() + self.ttl_seconds)
+            return False
+        if not entry.expires:  # new: its lifetime starts now (a second key keeps it)
+            entry.expires = time.monotonic() + self.ttl_seconds
+        store[key] = entry
         store.move_to_end(key)
         while len(store) > self.max_entries:
             store.popitem(last=False)
+        return True
 
     async def _load(
         self, store: OrderedDict[str, RenderedBook], key: str, load: Loader
-    ) -> tuple[bytes, str]:
+    ) -> RenderedBook:
         """The cached rendering of `key`, else `load()`'s, stored for next time. Concurrent
         misses of one key share one load: a burst of requests for a page nobody has read
         yet asks MongoDB once, not once per request."""
         cached = self._get(store, key)
         if cached is not None:
-            return cached.body, cached.etag
+            return cached
         flight = (id(store), key)
         pending = self.loading.get(flight) if self.trusted else None
         if pending is not None:
@@ -91,7 +131,7 @@ class BookCache:
             if not pending.cancelled():
                 return pending.result()  # or raises what the load raised (a 404, say)
         generation = self.generation
-        future: asyncio.Future[tuple[bytes, str]] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[RenderedBook] = asyncio.get_running_loop().create_future()
         self.loading.setdefault(flight, future)
         try:
             rendered = await load()
@@ -107,16 +147,21 @@ class BookCache:
         finally:
             if self.loading.get(flight) is future:
                 del self.loading[flight]
-        self._put(store, key, *rendered, generation)
+        self._put(store, key, rendered, generation)
         return rendered
 
-    async def book(self, book_id: str, load: Loader) -> tuple[bytes, str]:
+    async def book(self, book_id: str, load: Loader) -> RenderedBook:
         """A single book's JSON and ETag."""
         return await self._load(self.entries, book_id, load)
 
-    async def page(self, query: str, load: Loader) -> tuple[bytes, str]:
-        """A list page's JSON (and an empty ETag), by its validated query."""
-        return await self._load(self.pages, query, load)
+    async def page(self, query: str, load: Loader, query_string: bytes) -> RenderedBook:
+        """A list page's JSON (and an empty ETag), by its validated query; remembered by its
+        query string too, for the edge."""
+        generation = self.generation
+        entry = await self._load(self.pages, query, load)
+        if self.pages.get(query) is entry:
+            self._put(self.pages_by_query_string, query_string, entry, generation)
+        return entry
 
     def forget(self, book_id: str) -> None:
         self.forget_announced(book_id)
@@ -128,11 +173,13 @@ class BookCache:
         for book_id in announcement.split(","):
             self.entries.pop(book_id, None)
         self.pages.clear()
+        self.pages_by_query_string.clear()
 
     def forget_all(self) -> None:
         self.generation += 1
         self.entries.clear()
         self.pages.clear()
+        self.pages_by_query_string.clear()
 
     def on_subscribed(self) -> None:
         self.forget_all()  # announcements may have been missed while unsubscribed
