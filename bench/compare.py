@@ -70,11 +70,11 @@ def compare(
     """Serve this checkout and `revision` side by side and load them; the report's lines
     and the number of failed requests."""
     with checked_out(revision) as other_tree:
-        sides = [
-            start_bookapi(env, logs, name="this"),
-            start_bookapi(env, logs, tree=other_tree, name="other"),
-        ]
+        sides: list[Served] = []
         try:
+            # Started inside the try: a side that fails to start stops the one already up.
+            sides.append(start_bookapi(env, logs, name="this"))
+            sides.append(start_bookapi(env, logs, tree=other_tree, name="other"))
             for side in sides:
                 warm_up(side, ids_file, connections)
             results = rounds(sides, ids_file, seconds, connections, count)

@@ -45,6 +45,14 @@ from bench.processes import (
     start_litestar_peer,
     start_worker,
 )
+from bench.scale import (
+    ScaleResult,
+    api_rss_mb,
+    follow_listeners,
+    hold_connections,
+    settle,
+    start_two_workers,
+)
 from bookapi.domain.books.demo import demo_file
 from bookapi.domain.books.files import JSON_LINES
 from devstack import Server, free_port, start_mongo, start_redis
@@ -87,7 +95,25 @@ def parse_args() -> argparse.Namespace:
         help="ASGI servers to run bookapi on, e.g. granian,uvicorn,hypercorn (the first one "
         "is compared with the peers)",
     )
-    parser.add_argument("--skip", default="", help="comma list of: http, import, fanout")
+    parser.add_argument(
+        "--scale-connections",
+        type=int,
+        default=10_000,
+        help="keep-alive connections held against --workers 2 (the scale stage)",
+    )
+    parser.add_argument(
+        "--scale-listeners",
+        type=int,
+        default=10_000,
+        help="websocket listeners on one job against --workers 2 (the scale stage)",
+    )
+    parser.add_argument(
+        "--settle-seconds",
+        type=float,
+        default=60,
+        help="how long after the listeners close the API's memory is read again",
+    )
+    parser.add_argument("--skip", default="", help="comma list of: http, import, fanout, scale")
     parser.add_argument(
         "--compare",
         metavar="REV",
@@ -252,6 +278,35 @@ async def fanout(
     return summarise(listeners)
 
 
+def run_scale(
+    env: dict[str, str], args: argparse.Namespace, ids_file: Path, logs: Path
+) -> ScaleResult:
+    served = start_two_workers(env, logs)
+    workers: list[subprocess.Popen[bytes]] = []
+    try:
+        warm_up(served, ids_file, 64)
+        keep_alive = hold_connections(served, ids_file, args.scale_connections, args.seconds)
+        token = access_token(served.port)
+        job_id = submit_import(served.port, token, 3000)
+        before = api_rss_mb(served)
+        fan, open_mb = asyncio.run(
+            follow_listeners(
+                served,
+                token,
+                job_id,
+                args.scale_listeners,
+                lambda: workers.append(start_worker(env, logs)),
+            )
+        )
+        after = settle(served, args.settle_seconds)
+        return ScaleResult(keep_alive, fan, before, open_mb, after, args.settle_seconds)
+    finally:
+        for worker in workers:
+            worker.terminate()
+            worker.wait(30)
+        served.stop()
+
+
 def run_fanout(env: dict[str, str], count: int, logs: Path) -> FanoutResult:
     served = start_bookapi(env, logs)
     try:
@@ -339,6 +394,30 @@ def import_lines(imported: ImportResult, rss_rows: list[int]) -> list[str]:
     return lines
 
 
+def scale_lines(scale: ScaleResult) -> list[str]:
+    lines = ["", "scale, python -m bookapi.serve --workers 2:"]
+    held = scale.keep_alive
+    if held is not None:
+        lines.append(
+            f"  {held.route} with {held.requests:,} requests over the connections held: "
+            f"{held.rps:,.0f} req/s, p99 {held.p99_ms:.0f} ms, failures {held.failures}"
+        )
+    if scale.fan is not None:
+        fan = scale.fan
+        lines.append(
+            f"  {fan.listeners:,} websocket listeners on one job: {fan.complete:,} complete; "
+            f"503 refusals {fan.refused_503}; other failures {fan.other_failures}; "
+            f"p99 spread of finished {fan.finished_spread_p99_ms:.0f} ms"
+        )
+        lines.append(
+            f"  API RSS {scale.rss_before_mb:.0f} MB before, {scale.rss_open_mb:.0f} MB with every "
+            f"listener open ({scale.kb_per_listener:.0f} KB each), {scale.rss_after_mb:.0f} MB "
+            f"{scale.settle_seconds:.0f} s after they closed "
+            f"({(scale.rss_after_mb / scale.rss_before_mb - 1) * 100:+.0f}%)"
+        )
+    return lines
+
+
 def fanout_line(fan: FanoutResult) -> str:
     return (
         f"websocket fan-out, {fan.listeners} listeners on one job, one API process: "
@@ -383,6 +462,7 @@ def main() -> int:
     os.environ.update({name: env[name] for name in SHARED_SETTINGS})
     http: list[LoadResult] = []
     imported = fan = None
+    scale: ScaleResult | None = None
     try:
         started = time.monotonic()
         ids_file = seed(env, args.books, servers, work)
@@ -402,14 +482,20 @@ def main() -> int:
             imported = measure_imports(args.import_rows, *args.rss_rows)
         if "fanout" not in skip:
             fan = run_fanout(env, args.listeners, logs)
+        if "scale" not in skip:
+            scale = run_scale(env, args, ids_file, logs)
     finally:
         for server in servers:
             server.stop()
             server.remove_data()
     print_report(http, imported, fan, args)
+    if scale is not None:
+        print("\n".join(scale_lines(scale)))
     failed = sum(result.failures for result in http)
     if fan is not None:
         failed += fan.listeners - fan.complete
+    if scale is not None and scale.fan is not None and scale.keep_alive is not None:
+        failed += scale.fan.listeners - scale.fan.complete + scale.keep_alive.failures
     if failed:
         print(f"\n{failed} requests or listeners failed", file=sys.stderr)
     return 1 if failed else 0

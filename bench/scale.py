@@ -1,0 +1,73 @@
+"""Many connections on one 2-core host, as production serves it (`python -m bookapi.serve
+--workers 2`): keep-alive HTTP connections held by wrk, and websocket listeners on one job,
+with the API processes' memory per open listener and what remains after they close."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.fanout import FanoutResult, connect_all, summarise
+from bench.load import LoadResult, measure
+from bench.processes import Served, descendants, start_bookapi
+
+
+@dataclass
+class ScaleResult:
+    keep_alive: LoadResult | None
+    fan: FanoutResult | None
+    rss_before_mb: float
+    rss_open_mb: float
+    rss_after_mb: float
+    settle_seconds: float
+
+    @property
+    def kb_per_listener(self) -> float:
+        if self.fan is None or not self.fan.listeners:
+            return 0.0
+        return (self.rss_open_mb - self.rss_before_mb) * 1024 / self.fan.listeners
+
+
+def api_rss_mb(served: Served) -> float:
+    """The resident memory of the API's worker processes (the supervisor's too), added up."""
+    total = 0
+    for pid in [served.process.pid, *descendants(served.process.pid)]:
+        try:
+            fields = Path(f"/proc/{pid}/statm").read_text().split()
+        except OSError:
+            continue
+        total += int(fields[1]) * 4096
+    return total / (1024 * 1024)
+
+
+def hold_connections(served: Served, ids_file: Path, connections: int, seconds: int) -> LoadResult:
+    return measure(served, "GET /books/{id}, keep-alive", None, seconds, connections, ids_file)
+
+
+async def follow_listeners(
+    served: Served,
+    token: str,
+    job_id: str,
+    count: int,
+    start_worker: Callable[[], None],
+) -> tuple[FanoutResult, float]:
+    """`count` listeners on the job, then the worker runs it; their outcome and the API's
+    memory while all were open."""
+    url = f"ws://127.0.0.1:{served.port}/api/v1/jobs/{job_id}/events"
+    listeners, tasks = await connect_all(url, token, count)
+    open_mb = api_rss_mb(served)
+    start_worker()  # only now: every listener is waiting for the job
+    await asyncio.wait_for(asyncio.gather(*tasks), 300)
+    return summarise(listeners), open_mb
+
+
+def settle(served: Served, seconds: float) -> float:
+    time.sleep(seconds)
+    return api_rss_mb(served)
+
+
+def start_two_workers(env: dict[str, str], logs: Path) -> Served:
+    return start_bookapi(env, logs, workers=2, name="bookapi-2-workers")
