@@ -77,6 +77,10 @@ class Config:
     MONGO_DB: str = ""  # empty: the database named in MONGO_URI, else "bookapi"
     MONGO_DRIVER: str = "pymongo"  # PyMongo's AsyncMongoClient; "motor" (end of life) works
     MONGO_TIMEOUT_MS: int = 2000  # an unreachable server fails a request after about this
+    # The most an API request's database operation may take (PyMongo's client-side operation
+    # timeout, which also tells the server to stop, maxTimeMS): a hung or slow server is a
+    # 503 after this, and an abandoned query does not go on scanning.
+    MONGO_OPERATION_TIMEOUT_MS: int = 3000
 
     # Redis
     REDIS_URL: str = "redis://127.0.0.1:6379/0"
@@ -84,6 +88,9 @@ class Config:
     # Connections of an API process's Redis pool; a request waits (up to the timeout) for one.
     REDIS_MAX_CONNECTIONS: int = 64
     REDIS_PREFIX: str = "bookapi:"  # every key and channel this app uses starts with it
+    # Revoked tokens live in Redis: one that keeps no data across a restart makes every
+    # logged-out token valid again. Checked at startup (an error line if so); on in production.
+    REDIS_CHECK_PERSISTENCE: bool = False
 
     # Request limits and answers
     MAX_JSON_BYTES: int = 1024 * 1024
@@ -92,6 +99,9 @@ class Config:
     LOGIN_FAILURES_PER_MINUTE: int = 5  # per client address and email
     REGISTRATIONS_PER_HOUR: int = 20  # per client address
     WS_AUTH_TIMEOUT_SECONDS: float = 5.0  # for a websocket's first-message authentication
+    # A request body that stops arriving for this long is refused with 408 (a slow client
+    # holds neither the request nor its memory).
+    BODY_IDLE_TIMEOUT_SECONDS: float = 10.0
     # Proxies in front of the API whose X-Forwarded-For is trusted (0: clients connect directly).
     TRUSTED_PROXY_HOPS: int = 0
     # Rendered books kept per API process (0: no cache), and how long an entry may live.
@@ -101,6 +111,11 @@ class Config:
     # Jobs (Celery on Redis)
     CELERY_BROKER_URL: str = ""  # empty: REDIS_URL
     CELERY_QUEUE: str = "bookapi-jobs"
+    # The reaper and retention run on a queue of their own, so a dead worker's job is taken
+    # back even while every job worker is busy (run one worker with -Q on it; see the README).
+    CELERY_MAINTENANCE_QUEUE: str = "bookapi-maintenance"
+    # Where beat keeps its schedule; empty: var/celerybeat-<CELERY_QUEUE> in this checkout.
+    CELERY_BEAT_SCHEDULE_FILE: str = ""
     # Redis redelivers a task nobody acknowledged after this long: longer than any job.
     CELERY_VISIBILITY_TIMEOUT_SECONDS: int = 6 * 60 * 60
     BROKER_PUBLISH_TIMEOUT_SECONDS: float = 3.0  # a submit gets 503 past this
@@ -199,6 +214,7 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     JWT_SECRET_KEY = ""
+    REDIS_CHECK_PERSISTENCE = True
 
     def validate(self) -> None:
         super().validate()

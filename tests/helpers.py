@@ -47,6 +47,7 @@ def make_settings(
         "REDIS_URL": redis_url,
         "REDIS_PREFIX": f"{database_name}:",  # rate limits and revocations start fresh too
         "CELERY_QUEUE": f"{database_name}:jobs",
+        "CELERY_MAINTENANCE_QUEUE": f"{database_name}:maintenance",
     }
     return TestingConfig({}, **{**values, **overrides})
 
@@ -181,6 +182,7 @@ def worker_environment(settings: Config, **extra: str) -> dict[str, str]:
         "REDIS_URL": settings.REDIS_URL,
         "REDIS_PREFIX": settings.REDIS_PREFIX,
         "CELERY_QUEUE": settings.CELERY_QUEUE,
+        "CELERY_MAINTENANCE_QUEUE": settings.CELERY_MAINTENANCE_QUEUE,
         **extra,
     }
 

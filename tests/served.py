@@ -128,3 +128,19 @@ async def served_api(
         stop_api(api)
         if celery is not None:
             stop_worker(celery)
+
+
+@asynccontextmanager
+async def served_apis(env: dict[str, str], logs: Path, count: int) -> AsyncIterator[list[str]]:
+    """`count` API processes on one database and Redis, each ready; their base URLs."""
+    ports = [free_port() for _ in range(count)]
+    logs_of = [logs / f"api{n}.log" for n in range(count)]
+    processes = [start_api(env, log, port) for log, port in zip(logs_of, ports, strict=True)]
+    urls = [f"http://127.0.0.1:{port}" for port in ports]
+    try:
+        for url, process, log in zip(urls, processes, logs_of, strict=True):
+            await until_ready(url, process, log)
+        yield urls
+    finally:
+        for process in processes:
+            stop_api(process)

@@ -18,6 +18,7 @@ from .errors import InvalidCursorError
 from .timestamps import from_rfc3339, to_rfc3339
 
 ASCENDING, DESCENDING = 1, -1
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # what BSON can store
 
 
 class PageQuery(BaseModel):
@@ -66,10 +67,12 @@ def _decode_value(value: Any) -> Any:
             raise InvalidCursorError("the cursor is damaged")
         try:
             return from_rfc3339(value["t"])
-        except ValueError as error:
+        except (ValueError, OverflowError) as error:  # a date past what UTC can hold
             raise InvalidCursorError("the cursor is damaged") from error
     if value is not None and not isinstance(value, (str, int)):
         raise InvalidCursorError("the cursor is damaged")
+    if isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
+        raise InvalidCursorError("the cursor is damaged")  # no stored field holds such a number
     return value
 
 
@@ -86,7 +89,7 @@ def _decode_position(cursor: str, query_print: str) -> dict[str, Any]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         position = json.loads(raw)
-    except (binascii.Error, ValueError) as error:
+    except (binascii.Error, ValueError, RecursionError) as error:
         raise InvalidCursorError("the cursor is damaged") from error
     if not isinstance(position, dict) or position.get("f") != query_print:
         raise InvalidCursorError("the cursor belongs to a different query")

@@ -7,14 +7,20 @@ time, and every job is idempotent so a redelivery after a crash does no harm.
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from celery import Celery
+from kombu.entity import Queue
 
-from settings import Config
+from settings import PROJECT_DIR, Config
 
 from ..domain.jobs.records import MAINTENANCE_TASK
+
+# kombu leaves this constructor untyped; this is the one way it is called.
+queue_named: Callable[[str], Queue] = Queue
 
 
 def create_celery(settings: Config) -> Celery:
@@ -50,11 +56,34 @@ def create_celery(settings: Config) -> Celery:
             "maintain-jobs": {
                 "task": MAINTENANCE_TASK,
                 "schedule": settings.JOB_MAINTENANCE_SECONDS,
-                "options": {"expires": settings.JOB_MAINTENANCE_SECONDS},
+                "options": {
+                    "expires": settings.JOB_MAINTENANCE_SECONDS,
+                    "queue": settings.CELERY_MAINTENANCE_QUEUE,
+                },
             }
         },
-        beat_schedule_filename=str(
-            Path(tempfile.gettempdir()) / f"bookapi-celerybeat-{settings.CELERY_QUEUE}"
-        ),
+        task_routes={MAINTENANCE_TASK: {"queue": settings.CELERY_MAINTENANCE_QUEUE}},
+        # A worker started without -Q takes both (one process does everything, as in
+        # development); production gives maintenance a worker of its own.
+        task_queues=[
+            queue_named(settings.CELERY_QUEUE),
+            queue_named(settings.CELERY_MAINTENANCE_QUEUE),
+        ],
+        beat_schedule_filename=beat_schedule_file(settings),
     )
     return celery
+
+
+def beat_schedule_file(settings: Config) -> str:
+    """Beat's schedule, per checkout and queue (one path in the system's temporary folder was
+    shared by every checkout and deployment on a host)."""
+    if settings.CELERY_BEAT_SCHEDULE_FILE:
+        return settings.CELERY_BEAT_SCHEDULE_FILE
+    folder = PROJECT_DIR / "var"
+    try:
+        folder.mkdir(exist_ok=True)
+    except OSError:  # a read-only checkout (the image runs as nobody): this user's temp
+        checkout = hashlib.sha256(str(PROJECT_DIR).encode()).hexdigest()[:12]
+        folder = Path(tempfile.gettempdir()) / f"bookapi-{checkout}"
+        folder.mkdir(exist_ok=True)
+    return str(folder / f"celerybeat-{settings.CELERY_QUEUE}")

@@ -13,7 +13,7 @@ from typing import Any
 
 from pymongo import IndexModel, MongoClient
 from pymongo.database import Database as SyncDatabase
-from pymongo.errors import ConnectionFailure
+from pymongo.errors import ConnectionFailure, ExecutionTimeout, NetworkTimeout
 from pymongo.uri_parser import parse_uri
 
 from settings import Config
@@ -23,6 +23,10 @@ from settings import Config
 Database = Any
 # A dependency that cannot be reached: the request may succeed later (503, or a retry).
 MONGO_UNAVAILABLE = (ConnectionFailure,)
+# An operation that took longer than its bound (the server is hung, or the query too slow):
+# the client's own timeout (a NetworkTimeout, also a ConnectionFailure) or the server
+# stopping it at maxTimeMS (ExecutionTimeout).
+MONGO_TOO_SLOW = (ExecutionTimeout, NetworkTimeout)
 
 
 def database_name(settings: Config) -> str:
@@ -42,14 +46,17 @@ def client_options(settings: Config) -> dict[str, Any]:
 
 
 def create_async_client(settings: Config) -> Any:
-    """An async client of the driver MONGO_DRIVER names; call inside the loop that uses it."""
+    """An async client of the driver MONGO_DRIVER names; call inside the loop that uses it.
+    Every operation is bounded by MONGO_OPERATION_TIMEOUT_MS (a request never waits longer
+    on the database, and the server is told to stop then too)."""
+    options = {**client_options(settings), "timeoutMS": settings.MONGO_OPERATION_TIMEOUT_MS}
     if settings.MONGO_DRIVER == "pymongo":
         from pymongo import AsyncMongoClient
 
-        return AsyncMongoClient(settings.MONGO_URI, **client_options(settings))
+        return AsyncMongoClient(settings.MONGO_URI, **options)
     from motor.motor_asyncio import AsyncIOMotorClient
 
-    return AsyncIOMotorClient(settings.MONGO_URI, **client_options(settings))
+    return AsyncIOMotorClient(settings.MONGO_URI, **options)
 
 
 def create_sync_client(settings: Config) -> MongoClient[dict[str, object]]:

@@ -48,7 +48,7 @@ def create_app(settings: Config | None = None) -> Quart:
     verify_with(JWTManager(app), services.signing_keys)
     no_sessions.init_app(app)
     # Request hooks run in the order registered: the body limit before anything reads a body.
-    body_limits.init_app(app)
+    body_limits.init_app(app, settings)
     json_body.init_app(app)
     problems.init_app(app)
     metrics_page.init_app(app, settings)

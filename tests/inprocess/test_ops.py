@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
+import pytest
 from quart.typing import TestClientProtocol as Client
 
 from bookapi.web.app import create_app
@@ -129,3 +131,16 @@ async def test_json_answers_are_compact_orjson(client: Client) -> None:
     # orjson keeps the handler's key order and adds no spaces (the standard library's json,
     # quart-schema's default, would sort the keys).
     assert body == b'{"status":"ok","checks":{"mongodb":"ok","redis":"ok","indexes":"ok"}}'
+
+
+async def test_a_redis_that_forgets_on_restart_is_reported_at_startup(
+    settings: TestingConfig, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The session's Redis runs with no AOF and no snapshots, as a cache would.
+    settings.REDIS_CHECK_PERSISTENCE = True
+    app = create_app(settings)
+    with caplog.at_level(logging.ERROR):
+        async with app.test_app():
+            pass
+    errors = [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR]
+    assert any("every revoked token becomes valid again" in line for line in errors), errors

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import pytest
 from bson import ObjectId
+from pymongo import monitoring
 
 from bookapi.domain.books.demo import demo_books, demo_file
 from bookapi.domain.books.documents import new_book_document
@@ -23,6 +24,7 @@ from bookapi.worker.importer import BatchWriter, ImportCounts, import_rows, vali
 from bookapi.worker.progress import ProgressReporter
 from bookapi.worker.runner import execute_job
 from bookapi.worker.store import WorkerStore
+from settings import TestingConfig
 
 OWNER = "b" * 24
 
@@ -218,3 +220,45 @@ def test_export_writes_the_filtered_books_in_list_order_and_reruns_cleanly(
     titles = [book["title"].casefold() for book in exported]
     assert titles == sorted(titles)
     assert [row for _, row in read_rows(io.BytesIO(content), JSON_LINES)] == exported
+
+
+class WriteCounter(monitoring.CommandListener):
+    """Counts the writes to the books a client sends (a row at a time shows as one per row)."""
+
+    def __init__(self) -> None:
+        self.writes = 0
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command.get(event.command_name) == "books" and event.command_name in (
+            "update",
+            "insert",
+        ):
+            self.writes += 1
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        return None
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        return None
+
+
+def test_a_resumed_import_reclaims_its_rows_a_batch_at_a_time(settings: TestingConfig) -> None:
+    counter = WriteCounter()
+    monitoring.register(counter)  # for the clients made from now on: this store's
+    store = WorkerStore(settings)
+    store.ensure_book_indexes()  # duplicates are found by the unique ISBN index
+    try:
+        job = import_job(store)
+        rows: list[Row] = [(n, dict(book)) for n, book in enumerate(demo_books(600), start=1)]
+        job["attempts"] = 1
+        run_rows(store, job, rows, batch_size=100)
+        job["attempts"] = 2
+        before = counter.writes
+        resumed = run_rows(store, job, rows, batch_size=100)  # every row inserted before
+        skipped = run_rows(store, import_job(store), rows, batch_size=100)  # another job: skip
+        assert (resumed.inserted, skipped.skipped) == (600, 600)
+        # Per batch of 100: one insert (refused by the unique index) and one re-claim.
+        assert counter.writes - before <= 6 * 2 + 6, counter.writes - before
+    finally:
+        store.db.client.close()
+        store.redis.close()

@@ -6,8 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from bookapi.domain.jobs.records import MAINTENANCE_TASK
+from bookapi.storage.broker import create_celery
 from settings import (
     DEV_JWT_SECRET_KEY,
+    PROJECT_DIR,
     Config,
     ConfigError,
     DevelopmentConfig,
@@ -93,3 +96,13 @@ def test_a_bool_setting_reads_words_not_truthiness(raw: str, value: bool) -> Non
     assert parse_setting("FLAG", raw, bool) is value
     with pytest.raises(ConfigError, match="^FLAG must be true or false"):
         parse_setting("FLAG", "maybe", bool)
+
+
+def test_maintenance_has_its_queue_and_beat_a_schedule_per_checkout() -> None:
+    settings = TestingConfig({}, CELERY_QUEUE="q-jobs", CELERY_MAINTENANCE_QUEUE="q-upkeep")
+    celery = create_celery(settings)
+    assert celery.amqp.router.route({}, MAINTENANCE_TASK)["queue"].name == "q-upkeep"
+    assert celery.conf.beat_schedule["maintain-jobs"]["options"]["queue"] == "q-upkeep"
+    assert {queue.name for queue in celery.conf.task_queues} == {"q-jobs", "q-upkeep"}
+    schedule = Path(celery.conf.beat_schedule_filename)
+    assert schedule.parent == PROJECT_DIR / "var" and schedule.name == "celerybeat-q-jobs"

@@ -4,28 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from ..output_fields import ResourceId, Timestamp
 from ..text_rules import ONE_LINE, ONE_LINE_NOT_BLANK
-
-
-def _valid_email(value: str) -> str:
-    try:
-        # The syntax only: whether mail arrives is not checked, so reserved domains such as
-        # `.test` are accepted like any other (the OpenAPI `email` format allows them).
-        return validate_email(
-            value, check_deliverability=False, globally_deliverable=False, test_environment=True
-        ).normalized
-    except EmailNotValidError as error:
-        raise ValueError(str(error)) from error
-
+from .emails import normalized_email
 
 Email = Annotated[
     str,
     StringConstraints(strip_whitespace=True, max_length=254),
-    AfterValidator(_valid_email),
+    AfterValidator(normalized_email),
     Field(json_schema_extra={"format": "email"}),
 ]
 NewPassword = Annotated[str, StringConstraints(min_length=8, max_length=128)]

@@ -14,6 +14,7 @@ from ...storage.mongo import Database, ensure_indexes
 from ...storage.server_quirks import is_duplicate_key
 from ..errors import DuplicateEmailError
 from ..timestamps import utc_now
+from .emails import email_key
 from .passwords import hash_password, needs_rehash, verify_password
 
 COLLECTION = "users"
@@ -29,11 +30,6 @@ class StoredUser(TypedDict):
     role: Role
     password_hash: NotRequired[str]  # read only where a password is checked
     created_at: datetime
-
-
-def email_key(email: str) -> str:
-    """Emails compare case-insensitively: this folded form is unique and indexed."""
-    return email.strip().casefold()
 
 
 def find_user_by_email_sync(db: SyncDatabase[Any], email: str) -> StoredUser | None:

@@ -129,8 +129,15 @@ def _csv_rows(text: TextIO) -> Iterator[Row]:
         problems += [f"missing columns: {', '.join(missing)}"] if missing else []
         raise JobFailedError(f"bad CSV header ({'; '.join(problems)})")
     first_line = reader.line_num + 1
-    for row in reader:
-        yield first_line, _csv_fields(row)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:  # a cell past the field limit, say: this row only
+            yield first_line, f"the row cannot be read: {error}"
+        else:
+            yield first_line, _csv_fields(row)
         first_line = reader.line_num + 1
 
 
@@ -142,6 +149,9 @@ def _json_lines_rows(text: TextIO) -> Iterator[Row]:
             value = json.loads(line)
         except ValueError as error:
             yield number, f"not valid JSON: {error}"
+            continue
+        except RecursionError:
+            yield number, "not valid JSON: nested too deeply"
             continue
         yield number, value if isinstance(value, dict) else "the line is not a JSON object"
 

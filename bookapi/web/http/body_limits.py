@@ -8,13 +8,16 @@ route not marked `@large_body` lowers it to MAX_JSON_BYTES as soon as the route 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Generator
 from typing import Any, TypeVar
 
 from quart import Quart, current_app, request
 from quart.routing import QuartRule
 from quart.wrappers import Body, Request
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, RequestTimeout
+
+from settings import Config
 
 from ..middleware.asgi_types import ROUTE, note
 from ..services.app_services import settings
@@ -24,28 +27,51 @@ LARGE_BODY_ATTRIBUTE = "_bookapi_large_body"
 
 
 class CappedBody(Body):
-    """A request body with a size cap that can be lowered after routing.
+    """A request body with a size cap that can be lowered after routing, and an idle limit.
 
     The base class gets no limit of its own; this one counts every byte received (also
     while the body is streamed) and, once over the cap, drops the data and raises 413
-    wherever the body is read.
+    wherever the body is read. A body that stops arriving for `idle_seconds` (a client
+    that sends a byte now and then, or none) is refused the same way with 408, so it holds
+    neither the request nor its memory.
     """
+
+    idle_seconds = 10.0  # each app sets its BODY_IDLE_TIMEOUT_SECONDS (init_app)
 
     def __init__(self, expected_content_length: int | None, max_content_length: int | None):
         super().__init__(expected_content_length, None)
         self.expected_length = expected_content_length
         self.limit = max_content_length
         self.received = 0
-        self.too_large = False
+        self.refusal: HTTPException | None = None
+        self._idle_timer: asyncio.TimerHandle | None = None
         self._check()
+        self._arm_idle_timer()
 
-    def _check(self) -> None:
-        if self.limit is None or self.too_large:
-            return
-        if (self.expected_length or 0) > self.limit or self.received > self.limit:
-            self.too_large = True
+    @property
+    def too_large(self) -> bool:
+        return isinstance(self.refusal, RequestEntityTooLarge)
+
+    def _refuse(self, refusal: HTTPException) -> None:
+        if self.refusal is None:
+            self.refusal = refusal
             self.clear()
             self.set_complete()
+
+    def _check(self) -> None:
+        if self.limit is None or self.refusal is not None:
+            return
+        if (self.expected_length or 0) > self.limit or self.received > self.limit:
+            self._refuse(RequestEntityTooLarge())
+
+    def _arm_idle_timer(self) -> None:
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # made outside a request (a test's fixture): no limit
+            return
+        self._idle_timer = loop.call_later(self.idle_seconds, self._refuse, RequestTimeout())
 
     def lower_limit(self, limit: int) -> None:
         """Refuse the body (413 on reading) if it is, or grows, larger than `limit`."""
@@ -53,32 +79,37 @@ class CappedBody(Body):
         self._check()
 
     def append(self, data: bytes) -> None:
-        if self.too_large:
+        if self.refusal is not None:
             return
         self.received += len(data)
         self._check()
-        if not self.too_large:
+        if self.refusal is None:
             super().append(data)
+            self._arm_idle_timer()
+
+    def set_complete(self) -> None:
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+        super().set_complete()
+
+    def _raise_refusal(self) -> None:
+        if self.refusal is not None:
+            raise self.refusal
 
     async def __anext__(self) -> bytes:
-        if self.too_large:
-            raise RequestEntityTooLarge()
+        self._raise_refusal()
         try:
             chunk = await super().__anext__()
         except StopAsyncIteration:
-            if self.too_large:  # the cap tripped while we waited for more data
-                raise RequestEntityTooLarge() from None
+            self._raise_refusal()  # the cap or the idle limit tripped while we waited
             raise
-        if self.too_large:
-            raise RequestEntityTooLarge()
+        self._raise_refusal()
         return chunk
 
     def __await__(self) -> Generator[Any, None, Any]:
-        if self.too_large:
-            raise RequestEntityTooLarge()
+        self._raise_refusal()
         data = yield from super().__await__()
-        if self.too_large:
-            raise RequestEntityTooLarge()
+        self._raise_refusal()
         return data
 
 
@@ -115,6 +146,16 @@ async def lower_body_limit() -> None:
         body.lower_limit(settings().MAX_JSON_BYTES)
 
 
-def init_app(app: Quart) -> None:
-    app.request_class = CappedRequest
+def init_app(app: Quart, settings: Config) -> None:
+    # This app's idle limit on the classes Quart makes its requests and bodies from.
+    idle_seconds = settings.BODY_IDLE_TIMEOUT_SECONDS
+
+    class AppBody(CappedBody):
+        pass
+
+    class AppRequest(CappedRequest):
+        body_class = AppBody
+
+    AppBody.idle_seconds = idle_seconds
+    app.request_class = AppRequest
     app.before_request(lower_body_limit)

@@ -29,7 +29,7 @@ from ...domain.errors import (
     StaleVersionError,
 )
 from ...observability.metrics import DEPENDENCY_UNAVAILABLE
-from ...storage.mongo import MONGO_UNAVAILABLE
+from ...storage.mongo import MONGO_TOO_SLOW, MONGO_UNAVAILABLE
 from ...storage.redis_store import REDIS_UNAVAILABLE
 from ..services.app_services import settings
 
@@ -141,8 +141,14 @@ async def _handle_http_exception(error: HTTPException) -> Response:
 
 
 async def _handle_mongo_unavailable(error: Exception) -> Response:
-    log.warning("MongoDB unavailable: %s", error)
     DEPENDENCY_UNAVAILABLE.labels("mongodb").inc()
+    if isinstance(error, MONGO_TOO_SLOW):
+        # Reached, but no answer in time: a hung server or a query too slow (another fix).
+        log.warning("MongoDB did not answer in time: %s", error)
+        bound = settings().MONGO_OPERATION_TIMEOUT_MS
+        detail = f"MongoDB did not answer within {bound} ms, try again shortly"
+        return problem_response(APIError(503, detail, code="dependency-timeout"))
+    log.warning("MongoDB unavailable: %s", error)
     return problem_response(service_unavailable("MongoDB"))
 
 
@@ -170,7 +176,7 @@ def init_app(app: Quart) -> None:
         app.register_error_handler(domain_error, _handle_domain_error)
     app.register_error_handler(RequestSchemaValidationError, _handle_schema_error)
     app.register_error_handler(HTTPException, _handle_http_exception)
-    for mongo_error in MONGO_UNAVAILABLE:
+    for mongo_error in (*MONGO_UNAVAILABLE, *MONGO_TOO_SLOW):
         app.register_error_handler(mongo_error, _handle_mongo_unavailable)
     for redis_error in REDIS_UNAVAILABLE:
         app.register_error_handler(redis_error, _handle_redis_unavailable)

@@ -10,6 +10,7 @@ from quart_schema import (
 
 from ...domain.accounts import user_repository as users_repo
 from ...domain.accounts.account_schemas import LoginIn, LogoutIn, RegisterIn, TokenPair, User
+from ...domain.accounts.emails import email_key
 from ..http.json_body import json_body, optional_json_body, takes_json
 from ..http.paths import API_PREFIX
 from ..http.problems import APIError
@@ -41,8 +42,7 @@ NO_STORE = {"Cache-Control": "no-store"}
 async def register(data: RegisterIn) -> tuple[User, int]:
     """Create an account with the `user` role."""
     address = rate_limits.client_address()
-    await rate_limits.check(rate_limits.REGISTRATIONS, address)
-    await rate_limits.record(rate_limits.REGISTRATIONS, address)
+    await rate_limits.take(rate_limits.REGISTRATIONS, address)
     user = await users_repo.insert_user(get_db(), data.email, data.password, data.display_name)
     return User.model_validate(user), 201
 
@@ -53,11 +53,10 @@ async def register(data: RegisterIn) -> tuple[User, int]:
 @document_errors(401, 429)
 async def login(data: LoginIn) -> tuple[TokenPair, int, dict[str, str]]:
     """Exchange email and password for an access and a refresh token."""
-    subject = f"{rate_limits.client_address()}|{users_repo.email_key(data.email)}"
-    await rate_limits.check(rate_limits.LOGIN_FAILURES, subject)
+    subject = f"{rate_limits.client_address()}|{email_key(data.email)}"
+    await rate_limits.take(rate_limits.LOGIN_FAILURES, subject)
     user = await users_repo.check_login(get_db(), data.email, data.password)
     if user is None:
-        await rate_limits.record(rate_limits.LOGIN_FAILURES, subject)
         raise APIError(401, BAD_LOGIN, code="bad-credentials")
     await rate_limits.forget(rate_limits.LOGIN_FAILURES, subject)
     return issue_token_pair(user), 200, NO_STORE

@@ -35,8 +35,8 @@ async def caller_from_auth_message() -> Caller | None:
         if not isinstance(message, dict) or message.get("type") != "auth":
             return None
         return caller_from_claims(await authenticate(f"Bearer {message.get('token', '')}"))
-    except (TimeoutError, ValueError, APIError):
-        return None
+    except (TimeoutError, ValueError, RecursionError, APIError):
+        return None  # closed with 1008 by the caller: never taken for the job's end
 
 
 async def stream(job: StoredJob, listener: Listener) -> None:

@@ -24,6 +24,7 @@ from settings import Config
 from ...observability.tick_batches import TICK
 from ...storage.mongo import Database
 from ...storage.redis_names import RedisNames
+from ...storage.redis_store import REDIS_UNAVAILABLE, persistence_problem
 from ..security.signing_keys import SigningKeys
 from .book_cache import BookCache
 from .connections import Connections, IndexBuilder
@@ -59,6 +60,8 @@ class AppServices:
         await self.sigterm_relay.install()
         self._connections = Connections(self.settings)
         await self._connections.build_indexes(self._index_builders)
+        if self.settings.REDIS_CHECK_PERSISTENCE:
+            await self.warn_if_redis_forgets()
         hub = PubSubHub(self.settings.REDIS_URL)
         hub.handle(self.redis_names.job_events_channel, self.job_events.dispatch)
         hub.handle(self.redis_names.book_changes_channel, self.book_cache.forget_announced)
@@ -69,6 +72,18 @@ class AppServices:
         # Everything made so far lives as long as the process: out of the collector's sight,
         # so a full collection under load scans only what requests made (a shorter pause).
         gc.freeze()
+
+    async def warn_if_redis_forgets(self) -> None:
+        try:
+            problem = await persistence_problem(self.connections.redis)
+        except REDIS_UNAVAILABLE:
+            return  # down at startup: nothing to ask now (and /readyz says so)
+        if problem:
+            log.error(
+                "%s: every revoked token becomes valid again after a Redis restart. Turn on "
+                "appendonly (appendfsync everysec) or RDB snapshots for this Redis.",
+                problem,
+            )
 
     async def stop(self) -> None:
         await self.sigterm_relay.uninstall()  # websockets close while Redis is still there

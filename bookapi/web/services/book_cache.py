@@ -125,7 +125,9 @@ class BookCache:
         if cached is not None:
             return cached
         flight = (id(store), key)
-        pending = self.loading.get(flight) if self.trusted else None
+        # Shared even while the cache is bypassed (Redis down): concurrent identical misses
+        # still ask MongoDB once, so an outage of Redis does not multiply database reads.
+        pending = self.loading.get(flight)
         if pending is not None:
             await asyncio.wait([pending])
             if not pending.cancelled():
