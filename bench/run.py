@@ -108,6 +108,11 @@ def parse_args() -> argparse.Namespace:
         help="websocket listeners on one job against --workers 2 (the scale stage)",
     )
     parser.add_argument(
+        "--scale-server",
+        default="granian",
+        help="the ASGI server of the scale stage (granian, uvicorn or hypercorn)",
+    )
+    parser.add_argument(
         "--settle-seconds",
         type=float,
         default=60,
@@ -281,7 +286,7 @@ async def fanout(
 def run_scale(
     env: dict[str, str], args: argparse.Namespace, ids_file: Path, logs: Path
 ) -> ScaleResult:
-    served = start_two_workers(env, logs)
+    served = start_two_workers(env, logs, args.scale_server)
     workers: list[subprocess.Popen[bytes]] = []
     try:
         warm_up(served, ids_file, 64)
@@ -299,7 +304,9 @@ def run_scale(
             )
         )
         after = settle(served, args.settle_seconds)
-        return ScaleResult(keep_alive, fan, before, open_mb, after, args.settle_seconds)
+        return ScaleResult(
+            keep_alive, fan, before, open_mb, after, args.settle_seconds, args.scale_server
+        )
     finally:
         for worker in workers:
             worker.terminate()
@@ -395,7 +402,7 @@ def import_lines(imported: ImportResult, rss_rows: list[int]) -> list[str]:
 
 
 def scale_lines(scale: ScaleResult) -> list[str]:
-    lines = ["", "scale, python -m bookapi.serve --workers 2:"]
+    lines = ["", f"scale, python -m bookapi.serve --workers 2 ({scale.server}):"]
     held = scale.keep_alive
     if held is not None:
         lines.append(

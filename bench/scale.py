@@ -23,6 +23,7 @@ class ScaleResult:
     rss_open_mb: float
     rss_after_mb: float
     settle_seconds: float
+    server: str = "granian"
 
     @property
     def kb_per_listener(self) -> float:
@@ -69,5 +70,5 @@ def settle(served: Served, seconds: float) -> float:
     return api_rss_mb(served)
 
 
-def start_two_workers(env: dict[str, str], logs: Path) -> Served:
-    return start_bookapi(env, logs, workers=2, name="bookapi-2-workers")
+def start_two_workers(env: dict[str, str], logs: Path, server: str = "granian") -> Served:
+    return start_bookapi(env, logs, server=server, workers=2, name=f"bookapi-{server}-2-workers")
