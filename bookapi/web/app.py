@@ -62,7 +62,7 @@ def create_app(settings: Config | None = None) -> Quart:
     # answered before Quart builds a request; gzip for the rest.
     quart_app = cast(ASGIApp, app.asgi_app)
     app.asgi_app = behind_trusted_proxies(  # type: ignore[assignment,method-assign]
-        RequestLog(CachedReads(Compression(quart_app), services.book_cache)),
+        RequestLog(CachedReads(Compression(quart_app), services)),
         settings.TRUSTED_PROXY_HOPS,
     )
     return app

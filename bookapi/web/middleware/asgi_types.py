@@ -16,6 +16,8 @@ Headers = list[tuple[bytes, bytes]]
 # it matched and the caller its guard let in. The scope is the one dict every layer sees.
 ROUTE = "bookapi.route"
 CALLER = "bookapi.caller"
+# A read the edge tried and that failed, for the route to raise instead of reading again.
+EDGE_FAILURE = "bookapi.edge_failure"
 
 
 def note(scope: object, key: str, value: str) -> None:

@@ -1,5 +1,7 @@
 """The edge: a hit in the book cache (a single book, a list page, a 304 revalidation) is
-answered here, before Quart builds a request; anything else goes on to the app.
+answered here, before Quart builds a request, and so is a single book the cache does not
+hold, read here through the cache (the hot miss); anything else goes on to the app, and so
+does a read that failed (a 404, an outage), for the route to render as every error is.
 
 What a hit answers is what the route would: the same body, status and headers (the request
 log around this adds its own, as for every response). A page is found by its query string as
@@ -9,10 +11,15 @@ the cache itself stays correct across processes as the routes use it (services/b
 
 from __future__ import annotations
 
+from bson import ObjectId
+
+from ...domain.books import book_repository as books_repo
+from ...storage.mongo import Database
 from ..http.encoding import negotiate
 from ..http.paths import API_PREFIX
-from ..services.book_cache import BookCache, RenderedBook
-from .asgi_types import ROUTE, ASGIApp, Headers, Receive, Scope, Send, header
+from ..services.app_services import AppServices
+from ..services.book_cache import RenderedBook, render
+from .asgi_types import EDGE_FAILURE, ROUTE, ASGIApp, Headers, Receive, Scope, Send, header
 
 BOOKS = f"{API_PREFIX}/books"
 BOOK_PREFIX = f"{BOOKS}/"
@@ -44,24 +51,42 @@ def body_headers(entry: RenderedBook, scope: Scope) -> tuple[bytes, Headers]:
 
 
 class CachedReads:
-    def __init__(self, app: ASGIApp, cache: BookCache) -> None:
+    def __init__(self, app: ASGIApp, services: AppServices) -> None:
         self.app = app
-        self.cache = cache
+        self.services = services
+        self.cache = services.book_cache
 
-    def hit(self, scope: Scope) -> RenderedBook | None:
+    def book_id(self, scope: Scope) -> str | None:
+        """The id of a GET of one book (24 hex digits, no query), else None."""
+        path: str = scope["path"]
+        if not path.startswith(BOOK_PREFIX) or scope["query_string"]:
+            return None
+        book_id = path[len(BOOK_PREFIX) :]
+        return book_id if len(book_id) == 24 and HEX.issuperset(book_id) else None
+
+    async def answer(self, scope: Scope) -> RenderedBook | None:
+        """A hit, or a book read here through the cache (a miss: concurrent ones share one
+        read, as in the route); None for everything else, and for a read that failed, whose
+        error the route then renders (EDGE_FAILURE: it is not read twice)."""
         if scope["type"] != "http" or scope["method"] != "GET":
             return None
-        path: str = scope["path"]
-        if path == BOOKS:
+        if scope["path"] == BOOKS:
             return self.cache.cached_page(scope["query_string"])
-        if path.startswith(BOOK_PREFIX) and not scope["query_string"]:
-            book_id = path[len(BOOK_PREFIX) :]
-            if len(book_id) == 24 and HEX.issuperset(book_id):
-                return self.cache.cached_book(book_id)
-        return None
+        book_id = self.book_id(scope)
+        if book_id is None:
+            return None
+        hit = self.cache.cached_book(book_id)
+        if hit is not None:
+            return hit
+        try:
+            db = self.services.connections.db
+            return await self.cache.book(book_id, lambda: read_book(db, book_id))
+        except Exception as error:  # a 404 or an outage: Quart renders it, as for any route
+            scope[EDGE_FAILURE] = error
+            return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        entry = self.hit(scope)
+        entry = await self.answer(scope)
         if entry is None:
             await self.app(scope, receive, send)
             return
@@ -80,3 +105,7 @@ class CachedReads:
             headers.append((b"etag", entry.etag.encode()))
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+async def read_book(db: Database, book_id: str) -> RenderedBook:
+    return render(await books_repo.find_book(db, ObjectId(book_id)))

@@ -28,6 +28,7 @@ from ..http.ids import parse_id
 from ..http.json_body import json_body
 from ..http.paths import API_PREFIX
 from ..http.query_args import validated_query
+from ..middleware.asgi_types import EDGE_FAILURE
 from ..openapi.problem_schema import document_errors
 from ..security.guard import access_token_required, current_caller
 from ..services.app_services import announce_book_change, app_services, get_db
@@ -99,6 +100,10 @@ async def list_books(query_args: BookListQuery) -> Response:
 @document_errors(404)
 async def get_book(book_id: str) -> Response:
     """Get one book; send its ETag in `If-None-Match` to get 304 when unchanged."""
+
+    failed_at_the_edge = request.scope.get(EDGE_FAILURE)
+    if isinstance(failed_at_the_edge, Exception):
+        raise failed_at_the_edge  # the edge read it already: its error, rendered here
 
     async def load() -> RenderedBook:
         return render(await books_repo.find_book(get_db(), parse_id(book_id, "book")))
