@@ -4,8 +4,10 @@
 #   ./bootstrap.sh [-y]            make .venv, install, start local servers, worker, hypercorn
 #   ./bootstrap.sh test [-y] [pytest args]   run the whole test suite on throwaway servers
 #   ./bootstrap.sh bench [-y] [bench args]   run the side-by-side benchmark (bench/run.py)
+#   ./bootstrap.sh soak [-y] [soak args]     run the soak (bench/soak.py)
 #
 # -y answers yes to every question (creating .venv, installing system packages).
+# `./bootstrap.sh test|bench|soak --help` lists that command's own options.
 # MONGO_URI / REDIS_URL, when set, name servers to use instead of starting local ones.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -16,7 +18,9 @@ pytest_args=()
 for arg in "$@"; do
   case "$arg" in
     -y|--yes) assume_yes=1 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h|--help)
+      # A subcommand's --help is its own (pytest's, the benchmark's, the soak's).
+      if [ -n "$command_name" ] && [ "$command_name" != run ]; then pytest_args+=("$arg"); else sed -n '2,11p' "$0"; exit 0; fi ;;
     run|test|bench|soak) if [ -z "$command_name" ]; then command_name=$arg; else pytest_args+=("$arg"); fi ;;
     *) pytest_args+=("$arg") ;;
   esac

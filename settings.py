@@ -128,6 +128,12 @@ class Config:
     JOB_MAINTENANCE_SECONDS: float = 30.0  # how often beat runs the reaper and retention
     JOB_RETENTION_DAYS: float = 7.0  # ended jobs and their files go this long after the end
 
+    # A fresh deployment's first admin, made at startup when there is no admin yet (a
+    # container needs no shell for it); remove both once it exists. The password must pass
+    # the registration rules.
+    FIRST_ADMIN_EMAIL: str = ""
+    FIRST_ADMIN_PASSWORD: str = ""
+
     # Observability
     LOG_FORMAT: str = ""  # "json" or "text"; empty: JSON lines in production, text otherwise
     LOG_LEVEL: str = "INFO"
@@ -163,6 +169,8 @@ class Config:
             )
         if self.LOG_FORMAT not in ("", "json", "text"):
             raise ConfigError(f"LOG_FORMAT must be 'json' or 'text', got {self.LOG_FORMAT!r}")
+        if bool(self.FIRST_ADMIN_EMAIL) != bool(self.FIRST_ADMIN_PASSWORD):
+            raise ConfigError("FIRST_ADMIN_EMAIL and FIRST_ADMIN_PASSWORD go together: set both")
         if not 0 < 2 * self.JOB_HEARTBEAT_SECONDS <= self.JOB_STALE_SECONDS:
             # A live job that misses one beat (a slow write) must not be taken for dead.
             raise ConfigError(

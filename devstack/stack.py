@@ -11,13 +11,15 @@ import subprocess
 import time
 
 from bookapi.storage.mongo import database_name
-from settings import load_settings, read_environment
+from settings import PROJECT_DIR, load_settings, read_environment
 
 from .demo_data import DEMO_EMAIL, DEMO_PASSWORD, has_demo_account, offer_demo_data
 from .launch import READY_PATH, api_argv, celery_argv, launch, wait_until_answering
 from .mongo_server import start_mongo
 from .processes import VAR_DIR, DevStackError, Server, free_port, start_redis
 from .reload import ReloadingServer
+
+LOG_DIR = VAR_DIR / "logs"
 
 
 def start_local_servers(env: dict[str, str], servers: list[Server]) -> None:
@@ -51,6 +53,7 @@ def say_ready(base: str, processes: list[subprocess.Popen[bytes]], demo: bool) -
         print(f"bookapi did not answer {base}{READY_PATH}; see the lines above", flush=True)
         return
     print(f"\nbookapi is ready: console {base}/, API docs {base}/docs", flush=True)
+    print(f"worker and beat logs: {LOG_DIR.relative_to(PROJECT_DIR)}/", flush=True)
     if demo:
         print(f"demo login: {DEMO_EMAIL} / {DEMO_PASSWORD} (unless changed)", flush=True)
     print("Ctrl-C stops it\n", flush=True)
@@ -84,8 +87,12 @@ def run_stack(port: int, assume_yes: bool = False) -> int:
             env["MONGO_URI"], database_name(load_settings(env))
         )
         share_metrics_folder(env)
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
         for command in ("worker", "beat"):  # beat: the reaper and retention, periodically
-            children.append(launch(celery_argv(command, "--loglevel=INFO"), env, None))
+            # Their start-up lines and periodic chatter go to files; the terminal keeps the
+            # API's lines and the ready line.
+            log = LOG_DIR / f"{command}.log"
+            children.append(launch(celery_argv(command, "--loglevel=INFO"), env, log))
         # The production entry point on hypercorn, started again on every source change.
         api = ReloadingServer(api_argv(port, "--server", "hypercorn"), env)
         # Explicit handlers: a shell's background job starts with SIGINT ignored.

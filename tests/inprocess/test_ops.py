@@ -144,3 +144,21 @@ async def test_a_redis_that_forgets_on_restart_is_reported_at_startup(
             pass
     errors = [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR]
     assert any("every revoked token becomes valid again" in line for line in errors), errors
+
+
+async def test_the_first_admin_is_made_at_startup_once(settings: TestingConfig) -> None:
+    settings.FIRST_ADMIN_EMAIL = "Root@Example.com"
+    settings.FIRST_ADMIN_PASSWORD = "a first admin password"
+    for password in ("a first admin password", "another password at the next start"):
+        settings.FIRST_ADMIN_PASSWORD = password
+        app = create_app(settings)
+        async with app.test_app() as test_app:
+            client = test_app.test_client()
+            login = await client.post(
+                "/api/v1/auth/login",
+                json={"email": "root@example.com", "password": "a first admin password"},
+            )
+            assert login.status_code == 200, "the first start's password stays"
+    with direct_database(settings) as db:
+        admins = list(db["users"].find({"role": "admin"}))
+    assert [admin["email_key"] for admin in admins] == ["root@example.com"]

@@ -98,3 +98,17 @@ async def set_role(db: Database, email: str, role: Role) -> bool:
         {"email_key": email_key(email)}, {"$set": {"role": role}}
     )
     return bool(result.matched_count)
+
+
+async def ensure_first_admin(db: Database, email: str, password: str) -> str | None:
+    """Make `email` an admin if the deployment has none yet (creating the account with
+    `password` if it does not exist); what was done, or None if an admin exists already."""
+    if await db[COLLECTION].count_documents({"role": "admin"}, limit=1):
+        return None
+    if await set_role(db, email, "admin"):
+        return f"{email} is now the first admin"
+    try:
+        await insert_user(db, email, password, None, role="admin")
+    except DuplicateEmailError:  # another API process made it a moment ago
+        return None
+    return f"created the first admin {email}"

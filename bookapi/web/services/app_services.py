@@ -15,14 +15,17 @@ import logging
 from typing import Any
 
 from celery import Celery
+from pydantic import ValidationError
 from quart import Quart, current_app
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from settings import Config
 
+from ...domain.accounts.account_schemas import RegisterIn
+from ...domain.accounts.user_repository import ensure_first_admin
 from ...observability.tick_batches import TICK
-from ...storage.mongo import Database
+from ...storage.mongo import MONGO_UNAVAILABLE, Database
 from ...storage.redis_names import RedisNames
 from ...storage.redis_store import REDIS_UNAVAILABLE, persistence_problem
 from ..security.signing_keys import SigningKeys
@@ -62,6 +65,8 @@ class AppServices:
         await self._connections.build_indexes(self._index_builders)
         if self.settings.REDIS_CHECK_PERSISTENCE:
             await self.warn_if_redis_forgets()
+        if self.settings.FIRST_ADMIN_EMAIL:
+            await self.make_first_admin()
         hub = PubSubHub(self.settings.REDIS_URL)
         hub.handle(self.redis_names.job_events_channel, self.job_events.dispatch)
         hub.handle(self.redis_names.book_changes_channel, self.book_cache.forget_announced)
@@ -72,6 +77,25 @@ class AppServices:
         # Everything made so far lives as long as the process: out of the collector's sight,
         # so a full collection under load scans only what requests made (a shorter pause).
         gc.freeze()
+
+    async def make_first_admin(self) -> None:
+        try:
+            account = RegisterIn(
+                email=self.settings.FIRST_ADMIN_EMAIL, password=self.settings.FIRST_ADMIN_PASSWORD
+            )
+            done = await ensure_first_admin(self.connections.db, account.email, account.password)
+        except ValidationError as error:
+            reasons = "; ".join(
+                f"{'.'.join(map(str, item['loc']))}: {item['msg']}"
+                for item in error.errors(include_input=False)  # never the password itself
+            )
+            log.error("FIRST_ADMIN_EMAIL / FIRST_ADMIN_PASSWORD refused: %s", reasons)
+            return
+        except MONGO_UNAVAILABLE as error:
+            log.warning("MongoDB unavailable: the first admin is not made yet: %s", error)
+            return
+        if done:
+            log.info("%s", done)
 
     async def warn_if_redis_forgets(self) -> None:
         try:
