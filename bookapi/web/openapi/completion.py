@@ -85,7 +85,8 @@ ADDITIONS: dict[tuple[str, str], dict[str, Any]] = {
         "requestBody": {
             "required": True,
             "description": "A CSV file (header row of Book input fields) or NDJSON",
-            "content": file_content({"type": "string", "minLength": 1}),
+            # Text: UTF-8 without NUL bytes (anything else is refused at upload, 400 not-text).
+            "content": file_content({"type": "string", "minLength": 1, "pattern": "^[^\\x00]+$"}),
         },
     },
     ("get", DOWNLOAD): {
@@ -115,6 +116,65 @@ LINKS: dict[tuple[str, str, str], dict[str, Any]] = {
 }
 
 
+HEALTH, AUTH, BOOKS_TAG, JOBS = "health", "auth", "books", "jobs"
+TAGS = [
+    {"name": AUTH, "description": "Accounts and tokens: register, log in, refresh, log out."},
+    {"name": BOOKS_TAG, "description": "The catalog: read freely; writes need an access token."},
+    {"name": JOBS, "description": "Imports and exports in the background, and their state."},
+    {"name": HEALTH, "description": "Liveness and readiness probes."},
+]
+# Each operation's id (the method name of a generated client) and tag.
+OPERATIONS: dict[tuple[str, str], tuple[str, str]] = {
+    ("get", "/healthz"): ("getHealth", HEALTH),
+    ("get", "/readyz"): ("getReadiness", HEALTH),
+    ("post", f"{API_PREFIX}/auth/register"): ("register", AUTH),
+    ("post", f"{API_PREFIX}/auth/login"): ("login", AUTH),
+    ("post", f"{API_PREFIX}/auth/refresh"): ("refreshTokens", AUTH),
+    ("post", f"{API_PREFIX}/auth/logout"): ("logout", AUTH),
+    ("get", f"{API_PREFIX}/auth/me"): ("getMe", AUTH),
+    ("get", f"{API_PREFIX}/books"): ("listBooks", BOOKS_TAG),
+    ("post", f"{API_PREFIX}/books"): ("createBook", BOOKS_TAG),
+    ("get", BOOK): ("getBook", BOOKS_TAG),
+    ("put", BOOK): ("replaceBook", BOOKS_TAG),
+    ("patch", BOOK): ("changeBook", BOOKS_TAG),
+    ("delete", BOOK): ("deleteBook", BOOKS_TAG),
+    ("post", f"{API_PREFIX}/imports"): ("submitImport", JOBS),
+    ("post", f"{API_PREFIX}/exports"): ("submitExport", JOBS),
+    ("get", f"{API_PREFIX}/jobs"): ("listJobs", JOBS),
+    ("get", JOB): ("getJob", JOBS),
+    ("get", DOWNLOAD): ("downloadExport", JOBS),
+}
+AUTH_FLOW = (
+    "Log in (`POST /api/v1/auth/login`) for an access token (15 minutes) and a refresh token "
+    "(14 days); send the access token as `Authorization: Bearer <token>` on every write and "
+    "on the job routes; trade the refresh token at `POST /api/v1/auth/refresh` for a new pair "
+    "(each refresh token works once); `POST /api/v1/auth/logout` revokes them. Every error is "
+    "an RFC 9457 problem (`application/problem+json`)."
+)
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+
+
+def name_and_tag(document: dict[str, Any]) -> None:
+    for path, operations in document.get("paths", {}).items():
+        for method, operation in operations.items():
+            if (method, path) in OPERATIONS:
+                operation["operationId"], tag = OPERATIONS[(method, path)]
+                operation["tags"] = [tag]
+    document["tags"] = TAGS
+    document["servers"] = [{"url": "/", "description": "this server"}]
+    document.setdefault("info", {})["description"] = f"Async book catalog API. {AUTH_FLOW}"
+
+
+def one_problem_schema(response: dict[str, Any], document: dict[str, Any]) -> None:
+    """Every error response refers to one Problem component instead of its own copy."""
+    media = response.get("content", {}).get(PROBLEM)
+    if media is None or "schema" not in media:
+        return
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault("Problem", media["schema"])
+    media["schema"] = PROBLEM_REF
+
+
 def add(operation: dict[str, Any], additions: dict[str, Any]) -> None:
     operation.setdefault("parameters", []).extend(additions.get("parameters", []))
     operation.setdefault("responses", {}).update(additions.get("responses", {}))
@@ -134,9 +194,11 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
                 content = response.get("content", {})
                 if status.isdigit() and int(status) >= 400 and "application/json" in content:
                     response["content"] = {PROBLEM: content["application/json"]}
+                    one_problem_schema(response, document)
                 if (method, path, status) in LINKS:
                     response["links"] = LINKS[(method, path, status)]
     document["x-websockets"] = JOB_EVENTS
+    name_and_tag(document)
     return document
 
 
