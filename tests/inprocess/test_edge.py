@@ -12,6 +12,7 @@ import pytest
 from quart import Quart
 from quart.typing import TestClientProtocol as Client
 
+from bookapi.observability.tick_batches import TICK
 from bookapi.web.services.app_services import services_of
 from bookapi.web.services.book_cache import BookCache
 from tests.helpers import DUNE, wait_until
@@ -133,6 +134,7 @@ async def test_every_answer_is_logged_with_its_route_and_caller(
         url = f"{BOOKS}/{book['id']}"
         await route_then_edge(client, cache, url, **{"X-Request-ID": "edge-1"})
         await client.get("/nowhere")
+        TICK.flush()  # lines are written at the end of the loop's turn: end it now
     lines = [record.http for record in caplog.records if hasattr(record, "http")]
     assert [(line["route"], line["status"]) for line in lines] == [
         (f"{BOOKS}/<book_id>", 200),
