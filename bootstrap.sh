@@ -116,7 +116,10 @@ ensure_bench_tools() {
 case "$command_name" in
   run)
     yes_flag=(); [ "$assume_yes" = 1 ] && yes_flag=(--yes)
-    exec .venv/bin/python -m devstack run --port "${PORT:-5000}" "${yes_flag[@]}"
+    # PORT, when set, is the API's port; else 5000, or a free one if 5000 is taken (a
+    # second checkout beside the first).
+    port_flag=(); [ -n "${PORT:-}" ] && port_flag=(--port "$PORT")
+    exec .venv/bin/python -m devstack run "${port_flag[@]}" "${yes_flag[@]}"
     ;;
   test)
     exec .venv/bin/python -m pytest "${pytest_args[@]}"

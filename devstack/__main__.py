@@ -15,7 +15,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devstack")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="start local servers, the worker and hypercorn")
-    run.add_argument("--port", type=int, default=5000)
+    run.add_argument(
+        "--port", type=int, help="the API's port (default: 5000, or a free one if it is taken)"
+    )
     run.add_argument("--yes", action="store_true", help="load demo data without asking")
     commands.add_parser("build-ferretdb", help="build FerretDB into var/bin if no mongod")
     args = parser.parse_args(argv)

@@ -76,8 +76,9 @@ def stop_all(
         server.stop()
 
 
-def run_stack(port: int, assume_yes: bool = False) -> int:
+def run_stack(port: int | None, assume_yes: bool = False) -> int:
     env = dict(read_environment())
+    port = port or (5000 if _port_free(5000) else free_port())
     servers: list[Server] = []
     children: list[subprocess.Popen[bytes]] = []  # the worker and beat
     api: ReloadingServer | None = None

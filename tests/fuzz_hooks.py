@@ -46,6 +46,10 @@ def signed_token(token_type: str) -> str:
     return jwt.encode(claims, key, algorithm="HS256", headers={"kid": key_id(key)})
 
 
+# An NDJSON upload is text on the wire, as text/plain is.
+schemathesis.serializer.alias("application/x-ndjson", "text/plain")
+
+
 @schemathesis.auth(refresh_interval=None)
 class FreshAccessToken:
     def get(self, case: Any, context: Any) -> str:

@@ -14,6 +14,7 @@ from settings import ConfigError, load_settings
 
 from .account_commands import create_admin, create_user
 from .book_commands import demo_books_command, import_books
+from .schema_command import schema
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -27,7 +28,7 @@ def cli(context: click.Context) -> None:
         sys.exit(2)
 
 
-for command in (create_admin, create_user, import_books, demo_books_command):
+for command in (create_admin, create_user, import_books, demo_books_command, schema):
     cli.add_command(command)
 
 

@@ -2,7 +2,8 @@
 `application/problem+json`; bodies that are not JSON models (an upload, a download, no
 content) and conditional-request headers are stated; JSON bodies are required where a
 route requires one; links tie a created resource to its operations (schemathesis follows
-them); and the websocket protocol is described (`x-websockets`)."""
+them); every body has an example (examples.py); and the websocket protocol is described
+(`x-websockets`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from quart import Quart, Response, request
 from quart.typing import ResponseTypes
 
 from ..http.paths import API_PREFIX, OPENAPI_PATH
+from .examples import add_examples
 
 PROBLEM = "application/problem+json"
 JOB_EVENTS = {
@@ -197,6 +199,7 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
                     one_problem_schema(response, document)
                 if (method, path, status) in LINKS:
                     response["links"] = LINKS[(method, path, status)]
+            add_examples(method, path, operation)
     document["x-websockets"] = JOB_EVENTS
     name_and_tag(document)
     return document

@@ -81,6 +81,7 @@ async def refresh() -> tuple[TokenPair, int, dict[str, str]]:
 @blueprint.post("/logout")
 @access_token_required
 @takes_json(LogoutIn)
+@document_errors(403)
 async def logout() -> tuple[str, int]:
     """Revoke the access token, and the given refresh token (optional JSON body) if any."""
     caller = current_caller()
@@ -89,7 +90,8 @@ async def logout() -> tuple[str, int]:
     if data.refresh_token is not None:
         refresh_claims = verified_claims(data.refresh_token, "refresh")
         if refresh_claims["sub"] != caller.id:
-            raise APIError(400, "The refresh token belongs to someone else.", code="bad-token")
+            # Known, but not allowed: nobody revokes another account's token.
+            raise APIError(403, "The refresh token belongs to someone else.", code="forbidden")
     await revoke(get_redis(), caller.claims)
     if refresh_claims is not None:
         await revoke(get_redis(), refresh_claims)
