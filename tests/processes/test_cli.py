@@ -100,6 +100,8 @@ async def test_import_books_and_demo_books_into_the_database(
     assert imported.returncode == 0, imported.stderr
     assert "inserted 80, updated 0, skipped 0, failed 1" in imported.stdout
     assert "line 82" in imported.stdout
+    # Nothing but the progress bar and the report: no log line breaks the bar.
+    assert " INFO " not in imported.stdout + imported.stderr, imported.stderr
     with direct_database(settings) as db:
         assert db["books"].count_documents({}) == 200
         assert db["jobs"].count_documents({"state": "succeeded"}) == 2
@@ -117,3 +119,10 @@ async def test_a_first_run_offers_demo_data_once(settings: TestingConfig, client
     assert login.status_code == 200
     assert offer_demo_data(env, assume_yes=True) is False, "only on an empty database"
     assert count_books(settings) == DEMO_BOOKS
+
+
+def test_schema_prints_the_openapi_document(settings: TestingConfig) -> None:
+    printed = run_cli(settings, "schema")
+    assert printed.returncode == 0, printed.stderr
+    document = json.loads(printed.stdout)
+    assert document["openapi"].startswith("3.") and "listBooks" in printed.stdout
