@@ -21,6 +21,8 @@ from quart.typing import TestClientProtocol as Client
 
 from bookapi.storage.mongo import create_sync_client, sync_database
 from bookapi.web.security.tokens import sign_token
+from bookapi.web.services.app_services import services_of
+from bookapi.web.services.book_cache import BookCache
 from devstack.launch import celery_argv, cli_argv, launch, wait_for_log_line, worker_arguments
 from settings import PROJECT_DIR, Config, TestingConfig
 
@@ -229,3 +231,14 @@ def run_cli(settings: Config, *args: str, stdin: str = "") -> subprocess.Complet
         cwd=PROJECT_DIR,
         timeout=120,
     )
+
+
+async def trusted_cache(app: Quart) -> BookCache:
+    """The app's book cache, once its pub/sub subscription is up (before that it is bypassed)."""
+    cache = services_of(app).book_cache
+
+    async def trusted() -> bool:
+        return cache.trusted
+
+    await wait_until(trusted, 10, "the cache's pub/sub subscription")
+    return cache

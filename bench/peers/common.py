@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,3 +38,11 @@ def list_selector(tag: str | None) -> dict[str, Any]:
 
 # Newest first, as bookapi's default order; one more than a page tells whether there is a next.
 LIST_SORT = [("created_at", -1), ("_id", -1)]
+
+
+def async_books_database() -> tuple[Any, Any]:
+    """An AsyncMongoClient and the benchmark's database, for a peer's lifespan."""
+    from pymongo import AsyncMongoClient
+
+    client: Any = AsyncMongoClient(os.environ["MONGO_URI"], tz_aware=True)
+    return client, client[os.environ["MONGO_DB"]]

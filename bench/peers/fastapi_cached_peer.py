@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,9 +13,14 @@ from bson import ObjectId
 from bson.errors import InvalidId
 from cachetools import TTLCache
 from fastapi import FastAPI, HTTPException, Response
-from pymongo import AsyncMongoClient
 
-from bench.peers.common import LIST_LIMIT, LIST_SORT, book_json, list_selector
+from bench.peers.common import (
+    LIST_LIMIT,
+    LIST_SORT,
+    async_books_database,
+    book_json,
+    list_selector,
+)
 
 database: Any = None
 rendered: TTLCache[str, bytes] = TTLCache(maxsize=10_000, ttl=60)
@@ -25,10 +29,7 @@ rendered: TTLCache[str, bytes] = TTLCache(maxsize=10_000, ttl=60)
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     global database
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-        os.environ["MONGO_URI"], tz_aware=True
-    )
-    database = client[os.environ["MONGO_DB"]]
+    client, database = async_books_database()
     yield
     await client.close()
 

@@ -3,7 +3,6 @@ route, as its documentation teaches). `uvicorn bench.peers.litestar_peer:app`.""
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,9 +11,14 @@ from bson import ObjectId
 from bson.errors import InvalidId
 from litestar import Litestar, get
 from litestar.exceptions import NotFoundException
-from pymongo import AsyncMongoClient
 
-from bench.peers.common import LIST_LIMIT, LIST_SORT, book_json, list_selector
+from bench.peers.common import (
+    LIST_LIMIT,
+    LIST_SORT,
+    async_books_database,
+    book_json,
+    list_selector,
+)
 
 database: Any = None
 
@@ -22,10 +26,7 @@ database: Any = None
 @asynccontextmanager
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
     global database
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-        os.environ["MONGO_URI"], tz_aware=True
-    )
-    database = client[os.environ["MONGO_DB"]]
+    client, database = async_books_database()
     yield
     await client.close()
 

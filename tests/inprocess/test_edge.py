@@ -15,21 +15,11 @@ from quart.typing import TestClientProtocol as Client
 from bookapi.observability.tick_batches import TICK
 from bookapi.web.services.app_services import services_of
 from bookapi.web.services.book_cache import BookCache
-from tests.helpers import DUNE, wait_until
+from tests.helpers import DUNE, trusted_cache
 
 BOOKS = "/api/v1/books"
 # Differ from one answer to the next by design.
 PER_RESPONSE = {"x-request-id", "date"}
-
-
-async def trusted_cache(app: Quart) -> BookCache:
-    cache = services_of(app).book_cache
-
-    async def trusted() -> bool:
-        return cache.trusted
-
-    await wait_until(trusted, 10, "the cache to trust its subscription")
-    return cache
 
 
 def comparable(response: Any) -> tuple[int, dict[str, str]]:

@@ -17,7 +17,6 @@ from quart.typing import TestClientProtocol as Client
 
 from bookapi.domain.errors import NotFoundError
 from bookapi.web.app import create_app
-from bookapi.web.services.app_services import services_of
 from bookapi.web.services.book_cache import BookCache, RenderedBook
 from devstack import free_port, start_redis
 from settings import TestingConfig
@@ -26,6 +25,7 @@ from tests.helpers import (
     bearer,
     direct_database,
     mint_access_token,
+    trusted_cache,
     wait_until,
     worker_environment,
 )
@@ -65,20 +65,10 @@ async def read_until_hit(client: Client, url: str, cache: BookCache) -> Any:
     return response
 
 
-async def until_trusted(app: Quart) -> BookCache:
-    cache = services_of(app).book_cache
-
-    async def trusted() -> bool:
-        return cache.trusted
-
-    await wait_until(trusted, 10, "the cache's pub/sub subscription")
-    return cache
-
-
 async def test_a_hit_skips_mongodb_and_the_writer_sees_its_write_at_once(
     app: Quart, client: Client, settings: TestingConfig, auth_header: dict[str, str]
 ) -> None:
-    cache = await until_trusted(app)
+    cache = await trusted_cache(app)
     book = await (await client.post(BOOKS, json=DUNE, headers=auth_header)).get_json()
     url = f"{BOOKS}/{book['id']}"
     first = await read_until_hit(client, url, cache)
@@ -101,7 +91,7 @@ async def test_a_hit_skips_mongodb_and_the_writer_sees_its_write_at_once(
 async def test_list_pages_are_cached_until_any_book_changes(
     app: Quart, client: Client, settings: TestingConfig, auth_header: dict[str, str]
 ) -> None:
-    cache = await until_trusted(app)
+    cache = await trusted_cache(app)
     book = await (await client.post(BOOKS, json=DUNE, headers=auth_header)).get_json()
     page = await (await read_until_hit(client, f"{BOOKS}?sort=title", cache)).get_json()
     change_behind_the_api(settings, book["id"], "Behind")
@@ -157,7 +147,7 @@ async def test_without_redis_the_cache_is_emptied_and_bypassed(
     try:
         async with app.test_app() as test_app:
             client = test_app.test_client()
-            cache = await until_trusted(app)
+            cache = await trusted_cache(app)
             token = await mint_access_token(app)
             book = await (await client.post(BOOKS, json=DUNE, headers=bearer(token))).get_json()
             url = f"{BOOKS}/{book['id']}"
@@ -177,7 +167,7 @@ async def test_without_redis_the_cache_is_emptied_and_bypassed(
             assert cache.entries == {}
 
             redis = start_redis(redis.port, tmp_path / "redis")
-            await until_trusted(app)
+            await trusted_cache(app)
             change_behind_the_api(settings, book["id"], "After Redis came back")
             assert (await (await client.get(url)).get_json())["title"] == "After Redis came back"
     finally:
