@@ -33,12 +33,17 @@ async def find_job(db: Database, job_id: ObjectId) -> StoredJob | None:
     return job
 
 
+def may_see(job: StoredJob, user_id: str, is_admin: bool) -> bool:
+    """A job is its owner's and the admins'; to anyone else it is as good as absent."""
+    return job["created_by"] == user_id or is_admin
+
+
 async def find_visible_job(
     db: Database, job_id: ObjectId, user_id: str, is_admin: bool
 ) -> StoredJob:
-    """The job if the user owns it or is an admin; someone else's job is as good as absent."""
+    """The job if the user may see it; else NotFoundError."""
     job = await find_job(db, job_id)
-    if job is None or (job["created_by"] != user_id and not is_admin):
+    if job is None or not may_see(job, user_id, is_admin):
         raise NotFoundError("job")
     return job
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import time
 from contextlib import suppress
 
 from quart import Blueprint, websocket
@@ -13,7 +15,8 @@ from ...domain.jobs import job_repository as jobs_repo
 from ...domain.jobs.job_schemas import job_json
 from ...domain.jobs.records import TERMINAL_STATES, StoredJob
 from ...observability.metrics import WEBSOCKET_LISTENERS
-from ..http.ids import visible_job
+from ...storage.mongo import MONGO_TOO_SLOW, MONGO_UNAVAILABLE
+from ..http.ids import visible_job_since
 from ..http.paths import API_PREFIX
 from ..http.problems import APIError
 from ..security.guard import Caller, authenticate, caller_from_claims
@@ -25,6 +28,11 @@ blueprint = Blueprint("job_events", __name__, url_prefix=API_PREFIX)
 # With no event for this long, re-read the job: a lost "finished" event cannot hang us.
 POLL_SECONDS = 5.0
 POLICY_VIOLATION = 1008
+# A listener's read of its job may share one begun this long before it asked: a burst of
+# listeners reads the job about once a second per process. An event that fell in between
+# is made up by the events after it, or by the next quiet-time re-read.
+POLL_FRESHNESS_SECONDS = 1.0
+log = logging.getLogger(__name__)
 
 
 async def caller_from_auth_message() -> Caller | None:
@@ -37,6 +45,23 @@ async def caller_from_auth_message() -> Caller | None:
         return caller_from_claims(await authenticate(f"Bearer {message.get('token', '')}"))
     except (TimeoutError, ValueError, RecursionError, APIError):
         return None  # closed with 1008 by the caller: never taken for the job's end
+
+
+async def reread(job: StoredJob) -> StoredJob:
+    """The job as stored now, read once for every listener of it that asks at this moment
+    (a thousand quiet listeners poll together); as it was if MongoDB does not answer: the
+    events still come through Redis, and the next poll asks again."""
+    job_id = job["_id"]
+    try:
+        fresh = await app_services().job_reads.read(
+            str(job_id),
+            time.monotonic() - POLL_FRESHNESS_SECONDS,
+            lambda: jobs_repo.find_job(get_db(), job_id),
+        )
+    except (*MONGO_UNAVAILABLE, *MONGO_TOO_SLOW) as error:
+        log.warning("could not re-read job %s for its listeners: %s", job_id, error)
+        return job
+    return fresh or job
 
 
 async def stream(job: StoredJob, listener: Listener) -> None:
@@ -53,7 +78,7 @@ async def stream(job: StoredJob, listener: Listener) -> None:
             return
         if event is None or kind == "finished":
             # Quiet for a while, or an end without the job: ask MongoDB.
-            job = await jobs_repo.find_job(get_db(), job["_id"]) or job
+            job = await reread(job)
             if job["state"] in TERMINAL_STATES:
                 await websocket.send_json({"type": "finished", "job": job_json(job)})
                 return
@@ -92,10 +117,11 @@ async def follow_job(job_id: str) -> None:
     # Subscribed before the job is read, so no event falls between the snapshot and the
     # stream; that one read is the only one a listener costs until the job goes quiet.
     with app_services().job_events.listening(job_id) as listener:
+        subscribed_at = time.monotonic()
         try:
             if caller is None:
                 raise NotFoundError("job")
-            job = await visible_job(job_id, caller)
+            job = await visible_job_since(job_id, caller, subscribed_at - POLL_FRESHNESS_SECONDS)
         except NotFoundError:
             if header:
                 raise  # not accepted yet: the handshake is refused with 404

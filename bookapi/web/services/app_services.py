@@ -24,6 +24,7 @@ from settings import Config
 
 from ...domain.accounts.account_schemas import RegisterIn
 from ...domain.accounts.user_repository import ensure_first_admin
+from ...domain.jobs.records import StoredJob
 from ...observability.tick_batches import TICK
 from ...storage.mongo import MONGO_UNAVAILABLE, Database
 from ...storage.redis_names import RedisNames
@@ -34,6 +35,7 @@ from .connections import Connections, IndexBuilder
 from .event_hub import JobEventHub
 from .going_away import ShutdownState, SigtermRelay
 from .pubsub import PubSubHub
+from .shared_reads import SharedReads
 
 EXTENSION_KEY = "bookapi"
 log = logging.getLogger(__name__)
@@ -47,6 +49,7 @@ class AppServices:
         self.signing_keys = SigningKeys.from_settings(settings)
         self.book_cache = BookCache(settings.BOOK_CACHE_ENTRIES, settings.BOOK_CACHE_SECONDS)
         self.job_events = JobEventHub()
+        self.job_reads: SharedReads[StoredJob | None] = SharedReads()
         self.shutdown = ShutdownState()
         self.sigterm_relay = SigtermRelay(self.shutdown)
         self._index_builders = index_builders
