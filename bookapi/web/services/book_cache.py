@@ -13,7 +13,6 @@ they check the stored version in MongoDB.
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import logging
 import time
@@ -25,11 +24,13 @@ from ...domain.books.book_schemas import Book
 from ...domain.books.documents import StoredBook, etag
 from ...observability.metrics import BOOK_CACHE_HITS, BOOK_CACHE_MISSES
 from ...observability.tick_batches import TICK
+from .shared_reads import SharedReads
 
 log = logging.getLogger(__name__)
 Loader = Callable[[], Awaitable["RenderedBook"]]
 
 
+ANY_TIME = float("-inf")  # a miss may share any load of its key under way
 GZIP_MIN_BYTES = 500  # smaller bodies gain too little from compression to pay for it
 GZIP_LEVEL = 6
 
@@ -70,7 +71,7 @@ class BookCache:
         # The same pages by the query string as sent, for the edge (web/middleware), which
         # answers them before any validation: only a query string that validated is here.
         self.pages_by_query_string: OrderedDict[bytes, RenderedBook] = OrderedDict()
-        self.loading: dict[tuple[int, str], asyncio.Future[RenderedBook]] = {}
+        self.loading: SharedReads[RenderedBook] = SharedReads()
         self.trusted = False  # only while the pub/sub subscription is live
         # Bumped by every forget: a read that started before one may not fill the cache,
         # or a book read just before a change could be stored after the change's news.
@@ -124,33 +125,18 @@ class BookCache:
         cached = self._get(store, key)
         if cached is not None:
             return cached
-        flight = (id(store), key)
         # Shared even while the cache is bypassed (Redis down): concurrent identical misses
         # still ask MongoDB once, so an outage of Redis does not multiply database reads.
-        pending = self.loading.get(flight)
-        if pending is not None:
-            await asyncio.wait([pending])
-            if not pending.cancelled():
-                return pending.result()  # or raises what the load raised (a 404, say)
-        generation = self.generation
-        future: asyncio.Future[RenderedBook] = asyncio.get_running_loop().create_future()
-        self.loading.setdefault(flight, future)
-        try:
+
+        async def load_and_keep() -> RenderedBook:
+            # Only the read that went to MongoDB stores its result, and only if no change
+            # was announced since it began: a book read just before a change is never kept.
+            generation = self.generation
             rendered = await load()
-        except Exception as error:
-            future.set_exception(error)
-            future.exception()  # retrieved here, so an unshared failure is not reported twice
-            raise
-        except BaseException:
-            future.cancel()  # the loader was cancelled: whoever waits loads again
-            raise
-        else:
-            future.set_result(rendered)
-        finally:
-            if self.loading.get(flight) is future:
-                del self.loading[flight]
-        self._put(store, key, rendered, generation)
-        return rendered
+            self._put(store, key, rendered, generation)
+            return rendered
+
+        return await self.loading.read(f"{id(store)}:{key}", ANY_TIME, load_and_keep)
 
     async def book(self, book_id: str, load: Loader) -> RenderedBook:
         """A single book's JSON and ETag."""
