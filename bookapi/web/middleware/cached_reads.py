@@ -13,12 +13,10 @@ from __future__ import annotations
 
 from bson import ObjectId
 
-from ...domain.books import book_repository as books_repo
-from ...storage.mongo import Database
 from ..http.encoding import negotiate
 from ..http.paths import API_PREFIX
 from ..services.app_services import AppServices
-from ..services.book_cache import RenderedBook, render
+from ..services.book_cache import RenderedBook, read_rendered_book
 from .asgi_types import EDGE_FAILURE, ROUTE, ASGIApp, Headers, Receive, Scope, Send, header
 
 BOOKS = f"{API_PREFIX}/books"
@@ -80,7 +78,7 @@ class CachedReads:
             return hit
         try:
             db = self.services.connections.db
-            return await self.cache.book(book_id, lambda: read_book(db, book_id))
+            return await self.cache.book(book_id, lambda: read_rendered_book(db, ObjectId(book_id)))
         except Exception as error:  # a 404 or an outage: Quart renders it, as for any route
             scope[EDGE_FAILURE] = error
             return None
@@ -105,7 +103,3 @@ class CachedReads:
             headers.append((b"etag", entry.etag.encode()))
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
-
-
-async def read_book(db: Database, book_id: str) -> RenderedBook:
-    return render(await books_repo.find_book(db, ObjectId(book_id)))

@@ -32,7 +32,7 @@ from ..middleware.asgi_types import EDGE_FAILURE
 from ..openapi.problem_schema import document_errors
 from ..security.guard import access_token_required, current_caller
 from ..services.app_services import announce_book_change, app_services, get_db
-from ..services.book_cache import RenderedBook, render
+from ..services.book_cache import RenderedBook, read_rendered_book, render
 
 BOOKS = f"{API_PREFIX}/books"
 blueprint = Blueprint("books", __name__, url_prefix=BOOKS)
@@ -105,10 +105,10 @@ async def get_book(book_id: str) -> Response:
     if isinstance(failed_at_the_edge, Exception):
         raise failed_at_the_edge  # the edge read it already: its error, rendered here
 
-    async def load() -> RenderedBook:
-        return render(await books_repo.find_book(get_db(), parse_id(book_id, "book")))
-
-    rendered = await app_services().book_cache.book(book_id, load)
+    object_id = parse_id(book_id, "book")
+    rendered = await app_services().book_cache.book(
+        book_id, lambda: read_rendered_book(get_db(), object_id)
+    )
     tag = rendered.etag
     if request.if_none_match.star_tag or request.if_none_match.contains_weak(tag.strip('"')):
         return Response(status=304, headers={"ETag": tag})

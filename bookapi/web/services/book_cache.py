@@ -20,10 +20,14 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bson import ObjectId
+
+from ...domain.books import book_repository as books_repo
 from ...domain.books.book_schemas import Book
 from ...domain.books.documents import StoredBook, etag
 from ...observability.metrics import BOOK_CACHE_HITS, BOOK_CACHE_MISSES
 from ...observability.tick_batches import TICK
+from ...storage.mongo import Database
 from .shared_reads import SharedReads
 
 log = logging.getLogger(__name__)
@@ -60,6 +64,12 @@ class RenderedBook:
 def render(book: StoredBook) -> RenderedBook:
     """The JSON a client gets for `book` (decided by the Book model) and its ETag."""
     return RenderedBook(Book.model_validate(book).model_dump_json().encode(), etag(book))
+
+
+async def read_rendered_book(db: Database, book_id: ObjectId) -> RenderedBook:
+    """One book read from MongoDB and rendered (NotFoundError if there is none): the load
+    behind a miss, at the edge and in the route alike."""
+    return render(await books_repo.find_book(db, book_id))
 
 
 class BookCache:
