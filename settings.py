@@ -98,6 +98,9 @@ class Config:
     RETRY_AFTER_SECONDS: int = 5  # the Retry-After of a 503
     LOGIN_FAILURES_PER_MINUTE: int = 5  # per client address and email
     REGISTRATIONS_PER_HOUR: int = 20  # per client address
+    # Password-reset requests per hour, per email and per client address.
+    RESET_REQUESTS_PER_EMAIL_PER_HOUR: int = 3
+    RESET_REQUESTS_PER_ADDRESS_PER_HOUR: int = 20
     WS_AUTH_TIMEOUT_SECONDS: float = 5.0  # for a websocket's first-message authentication
     # A request body that stops arriving for this long is refused with 408 (a slow client
     # holds neither the request nor its memory).
@@ -111,8 +114,9 @@ class Config:
     # Jobs (Celery on Redis)
     CELERY_BROKER_URL: str = ""  # empty: REDIS_URL
     CELERY_QUEUE: str = "bookapi-jobs"
-    # The reaper and retention run on a queue of their own, so a dead worker's job is taken
-    # back even while every job worker is busy (run one worker with -Q on it; see the README).
+    # Short tasks (the reaper, retention, reset mails) run on a queue of their own, so a dead
+    # worker's job is taken back, and a mail sent, even while every job worker is busy (run
+    # one worker with -Q on it; see the README).
     CELERY_MAINTENANCE_QUEUE: str = "bookapi-maintenance"
     # Where beat keeps its schedule; empty: var/celerybeat-<CELERY_QUEUE> in this checkout.
     CELERY_BEAT_SCHEDULE_FILE: str = ""
@@ -133,6 +137,18 @@ class Config:
     # the registration rules.
     FIRST_ADMIN_EMAIL: str = ""
     FIRST_ADMIN_PASSWORD: str = ""
+
+    # Mail (the worker sends reset links). Development and the tests run a local SMTP server
+    # on 127.0.0.1:1025 (`./bootstrap.sh` starts one and says where its mail lands).
+    SMTP_HOST: str = "127.0.0.1"
+    SMTP_PORT: int = 1025
+    SMTP_USERNAME: str = ""  # empty: no login
+    SMTP_PASSWORD: str = ""
+    SMTP_STARTTLS: bool = False  # on in production: credentials and links cross the network
+    SMTP_TIMEOUT_SECONDS: float = 10.0
+    MAIL_FROM: str = "bookapi <no-reply@bookapi.localhost>"
+    # Where users reach the console: the base of the links in emails.
+    PUBLIC_URL: str = "http://127.0.0.1:5000"
 
     # Observability
     LOG_FORMAT: str = ""  # "json" or "text"; empty: JSON lines in production, text otherwise
@@ -223,6 +239,7 @@ class TestingConfig(Config):
 class ProductionConfig(Config):
     JWT_SECRET_KEY = ""
     REDIS_CHECK_PERSISTENCE = True
+    SMTP_STARTTLS = True
 
     def validate(self) -> None:
         super().validate()

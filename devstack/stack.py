@@ -1,6 +1,6 @@
-"""`./bootstrap.sh`: the local servers `MONGO_URI` / `REDIS_URL` do not point at (data
-under `var/`), then the Celery worker, Celery beat and hypercorn (reloading on source
-changes), all stopped on Ctrl-C."""
+"""`./bootstrap.sh`: the local servers `MONGO_URI` / `REDIS_URL` / `SMTP_HOST` do not point
+at (data and mail under `var/`), then the Celery worker, Celery beat and hypercorn
+(reloading on source changes), all stopped on Ctrl-C."""
 
 from __future__ import annotations
 
@@ -15,11 +15,13 @@ from settings import PROJECT_DIR, load_settings, read_environment
 
 from .demo_data import DEMO_EMAIL, DEMO_PASSWORD, has_demo_account, offer_demo_data
 from .launch import READY_PATH, api_argv, celery_argv, launch, wait_until_answering
+from .mailbox import Mailbox
 from .mongo_server import start_mongo
 from .processes import VAR_DIR, DevStackError, Server, free_port, start_redis
 from .reload import ReloadingServer
 
 LOG_DIR = VAR_DIR / "logs"
+MAIL_DIR = VAR_DIR / "mail"
 
 
 def start_local_servers(env: dict[str, str], servers: list[Server]) -> None:
@@ -36,6 +38,18 @@ def start_local_servers(env: dict[str, str], servers: list[Server]) -> None:
     print(f"MongoDB: {env['MONGO_URI']}\nRedis:   {env['REDIS_URL']}", flush=True)
 
 
+def start_mailbox(env: dict[str, str], port: int) -> Mailbox | None:
+    """A local SMTP server that saves mail under var/mail/, unless SMTP_HOST names a real one;
+    links in the mail point at this stack's console."""
+    env.setdefault("PUBLIC_URL", f"http://127.0.0.1:{port}")
+    if env.get("SMTP_HOST"):
+        return None
+    smtp_port = 1025 if _port_free(1025) else free_port()
+    mailbox = Mailbox(smtp_port, MAIL_DIR)
+    env["SMTP_HOST"], env["SMTP_PORT"] = "127.0.0.1", str(smtp_port)
+    return mailbox
+
+
 def share_metrics_folder(env: dict[str, str]) -> None:
     if not env.get("PROMETHEUS_MULTIPROC_DIR"):
         # The API and the worker write their metrics here; /metrics adds them up.
@@ -45,7 +59,9 @@ def share_metrics_folder(env: dict[str, str]) -> None:
         env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
 
 
-def say_ready(base: str, processes: list[subprocess.Popen[bytes]], demo: bool) -> None:
+def say_ready(
+    base: str, processes: list[subprocess.Popen[bytes]], demo: bool, local_mail: bool
+) -> None:
     """Said once the API is ready, so it comes after the servers' start-up lines."""
     try:
         wait_until_answering(f"{base}{READY_PATH}", processes)
@@ -54,6 +70,8 @@ def say_ready(base: str, processes: list[subprocess.Popen[bytes]], demo: bool) -
         return
     print(f"\nbookapi is ready: console {base}/, API docs {base}/docs", flush=True)
     print(f"worker and beat logs: {LOG_DIR.relative_to(PROJECT_DIR)}/", flush=True)
+    if local_mail:
+        print(f"mail (password resets) lands in {MAIL_DIR.relative_to(PROJECT_DIR)}/", flush=True)
     if demo:
         print(f"demo login: {DEMO_EMAIL} / {DEMO_PASSWORD} (unless changed)", flush=True)
     print("Ctrl-C stops it\n", flush=True)
@@ -82,8 +100,10 @@ def run_stack(port: int | None, assume_yes: bool = False) -> int:
     servers: list[Server] = []
     children: list[subprocess.Popen[bytes]] = []  # the worker and beat
     api: ReloadingServer | None = None
+    mailbox: Mailbox | None = None
     try:
         start_local_servers(env, servers)
+        mailbox = start_mailbox(env, port)
         demo = offer_demo_data(env, assume_yes) or has_demo_account(
             env["MONGO_URI"], database_name(load_settings(env))
         )
@@ -99,7 +119,7 @@ def run_stack(port: int | None, assume_yes: bool = False) -> int:
         # Explicit handlers: a shell's background job starts with SIGINT ignored.
         signal.signal(signal.SIGINT, _interrupt)
         signal.signal(signal.SIGTERM, _interrupt)
-        say_ready(f"http://127.0.0.1:{port}", [*children, api.process], demo)
+        say_ready(f"http://127.0.0.1:{port}", [*children, api.process], demo, mailbox is not None)
         while all(child.poll() is None for child in children):
             api.check()
             time.sleep(0.5)
@@ -108,6 +128,8 @@ def run_stack(port: int | None, assume_yes: bool = False) -> int:
         return 0
     finally:
         stop_all(api, children, servers)
+        if mailbox is not None:
+            mailbox.stop()
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -21,6 +21,7 @@ from quart.typing import TestClientProtocol as Client
 from bookapi.web.app import create_app
 from bookapi.worker.store import WorkerStore
 from devstack import Server, free_port, start_mongo, start_redis
+from devstack.mailbox import Mailbox
 from settings import Config, TestingConfig, read_environment
 from tests.helpers import OWNER_ID, MintToken, direct_database, make_settings, mint_access_token
 
@@ -101,6 +102,15 @@ def store(settings: TestingConfig) -> Iterator[WorkerStore]:
     yield store
     store.db.client.close()
     store.redis.close()
+
+
+@pytest.fixture
+def mailbox(settings: TestingConfig, tmp_path: Path) -> Iterator[Mailbox]:
+    """A real local SMTP server; the test's settings (and so its worker store) send to it."""
+    mailbox = Mailbox(free_port(), tmp_path / "mail")
+    settings.SMTP_HOST, settings.SMTP_PORT = "127.0.0.1", mailbox.port
+    yield mailbox
+    mailbox.stop()
 
 
 @pytest.fixture

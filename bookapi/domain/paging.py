@@ -128,11 +128,16 @@ def page_selector(
 
 
 async def fetch_page(
-    collection: Any, selector: dict[str, Any], order: SortOrder, page: PageQuery, query_print: str
+    collection: Any,
+    selector: dict[str, Any],
+    order: SortOrder,
+    page: PageQuery,
+    query_print: str,
+    projection: dict[str, int] | None = None,
 ) -> tuple[list[Any], str | None]:
     """One page of `collection` (an async collection) and the cursor of the next (None: last)."""
     found = (
-        collection.find(page_selector(selector, order, page.cursor, query_print))
+        collection.find(page_selector(selector, order, page.cursor, query_print), projection)
         .sort(order.mongo_sort())
         .limit(page.limit + 1)
     )

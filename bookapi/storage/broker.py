@@ -17,8 +17,10 @@ from kombu.entity import Queue
 
 from settings import PROJECT_DIR, Config
 
+from ..domain.accounts.reset_tokens import PASSWORD_RESET_TASK
 from ..domain.jobs.records import MAINTENANCE_TASK
 
+SHORT_TASKS = (MAINTENANCE_TASK, PASSWORD_RESET_TASK)
 # kombu leaves this constructor untyped; this is the one way it is called.
 queue_named: Callable[[str], Queue] = Queue
 
@@ -62,7 +64,8 @@ def create_celery(settings: Config) -> Celery:
                 },
             }
         },
-        task_routes={MAINTENANCE_TASK: {"queue": settings.CELERY_MAINTENANCE_QUEUE}},
+        # Short tasks (maintenance, mail) never wait behind a long import.
+        task_routes=dict.fromkeys(SHORT_TASKS, {"queue": settings.CELERY_MAINTENANCE_QUEUE}),
         # A worker started without -Q takes both (one process does everything, as in
         # development); production gives maintenance a worker of its own.
         task_queues=[

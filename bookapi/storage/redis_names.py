@@ -30,6 +30,16 @@ class RedisNames:
     def revoked_token(self, jti: str) -> str:
         return f"{self.prefix}revoked:{jti}"
 
+    def token_generation(self, user_id: str) -> str:
+        """A user's token generation: tokens of an earlier one (issued before a password
+        change, a reset, a demotion or a disablement) are refused."""
+        return f"{self.prefix}token-generation:{user_id}"
+
+    def password_reset(self, token_digest: str) -> str:
+        """A pending password reset, by the SHA-256 of its token (the token itself is only
+        in the email)."""
+        return f"{self.prefix}password-reset:{token_digest}"
+
     @property
     def reaper_lock(self) -> str:
         """Held by the one reaper that runs at a time."""

@@ -26,14 +26,21 @@ from .middleware.request_log import RequestLog
 from .openapi import completion
 from .openapi.problem_schema import document_dependency_outages
 from .pages import console_page, docs_page, metrics_page
-from .routes import auth_routes, book_routes, health_routes, job_event_routes, job_routes
+from .routes import (
+    auth_routes,
+    book_routes,
+    health_routes,
+    job_event_routes,
+    job_routes,
+    user_routes,
+)
 from .security.signing_keys import verify_with
 from .services import app_services
 from .services.app_services import AppServices
 from .services.connections import IndexBuilder
 
 INDEX_BUILDERS: list[IndexBuilder] = [ensure_book_indexes, ensure_user_indexes, ensure_job_indexes]
-ROUTES = (health_routes, auth_routes, book_routes, job_routes, job_event_routes)
+ROUTES = (health_routes, auth_routes, user_routes, book_routes, job_routes, job_event_routes)
 
 
 def create_app(settings: Config | None = None) -> Quart:

@@ -1,19 +1,24 @@
-"""Celery tasks: thin shells that take a job id and call the job runner, and the periodic
-maintenance task (reaper and retention) that Celery beat schedules. The work is in plain
+"""Celery tasks: thin shells that take a job id and call the job runner, the periodic
+maintenance task (reaper and retention) that Celery beat schedules, and the mailing of
+password-reset links. The work is in plain
 functions (`run_job`, `maintain_jobs`) that the tests also call."""
 
 from __future__ import annotations
 
 import logging
+import smtplib
 from collections.abc import Callable
 from typing import TypeVar
 
 from celery import shared_task
+from redis.exceptions import RedisError
 
+from ..domain.accounts.reset_tokens import PASSWORD_RESET_TASK
 from ..domain.jobs.records import MAINTENANCE_TASK, TASK_FOR_KIND
 from ..observability.logs import job_id_var, request_id_var
 from ..storage.mongo import MONGO_UNAVAILABLE
 from .context import worker_context
+from .password_reset import mail_reset_link
 from .reaper import reap_stalled_jobs
 from .retention import purge_expired_jobs
 from .runner import execute_job
@@ -76,3 +81,20 @@ def export_books(job_id: str, request_id: str | None = None) -> None:
 @task(name=MAINTENANCE_TASK)
 def maintain_jobs_task() -> None:
     maintain_jobs()
+
+
+# A mail server or database that is down for a while: the mail still goes out, late. A
+# retry makes a new link (the old one is simply never used).
+@task(
+    name=PASSWORD_RESET_TASK,
+    autoretry_for=(*MONGO_UNAVAILABLE, smtplib.SMTPException, OSError, RedisError),
+    retry_backoff=5,
+    retry_backoff_max=120,
+    max_retries=8,
+)
+def mail_password_reset(email: str, request_id: str | None = None) -> None:
+    token = request_id_var.set(request_id)
+    try:
+        mail_reset_link(worker_context().store(), email)
+    finally:
+        request_id_var.reset(token)

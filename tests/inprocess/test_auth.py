@@ -32,7 +32,7 @@ async def test_register_returns_the_user_without_secrets(client: Client) -> None
     response = await register(client, "Ada@Example.com", display_name="Ada")
     assert response.status_code == 201
     user = await response.get_json()
-    assert set(user) == {"id", "email", "display_name", "role", "created_at"}
+    assert set(user) == {"id", "email", "display_name", "role", "disabled", "created_at"}
     assert user["role"] == "user" and user["display_name"] == "Ada"
     assert "argon2" not in (await response.get_data(as_text=True))
 

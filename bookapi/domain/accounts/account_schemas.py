@@ -1,4 +1,4 @@
-"""Request and response models of `/api/v1/auth`."""
+"""Request and response models of `/api/v1/auth` (and the User that `/api/v1/users` shows)."""
 
 from __future__ import annotations
 
@@ -49,6 +49,28 @@ class LoginIn(BaseModel):
     password: GivenPassword
 
 
+class ChangePasswordIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    current_password: GivenPassword
+    new_password: NewPassword
+
+
+class ResetRequestIn(BaseModel):
+    """Whom to send a reset link; the answer is the same whether the account exists."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    email: Email
+
+
+class ResetConfirmIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    token: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[\w-]+$")]
+    new_password: NewPassword
+
+
 class LogoutIn(BaseModel):
     """Optionally the refresh token to revoke along with the access token."""
 
@@ -71,4 +93,5 @@ class User(BaseModel):
     email: str
     display_name: str | None = None
     role: Literal["user", "admin"]
+    disabled: bool = False
     created_at: Timestamp

@@ -1,7 +1,9 @@
-"""Users in MongoDB. The password hash stays in this module and `passwords`."""
+"""Users in MongoDB: creating, finding, listing and changing accounts. The password hash is
+read only by `credentials` (and written here once, at creation)."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, Literal, NotRequired, TypedDict
 
@@ -13,9 +15,10 @@ from pymongo.errors import OperationFailure
 from ...storage.mongo import Database, ensure_indexes
 from ...storage.server_quirks import is_duplicate_key
 from ..errors import DuplicateEmailError
+from ..paging import PageQuery, SortOrder, fetch_page, fingerprint
 from ..timestamps import utc_now
 from .emails import email_key
-from .passwords import hash_password, needs_rehash, verify_password
+from .passwords import hash_password
 
 COLLECTION = "users"
 PUBLIC_PROJECTION = {"password_hash": 0}
@@ -30,6 +33,23 @@ class StoredUser(TypedDict):
     role: Role
     password_hash: NotRequired[str]  # read only where a password is checked
     created_at: datetime
+    # Absent on accounts made before these existed: read them through the helpers below.
+    disabled: NotRequired[bool]
+    # Bumped when every earlier token must stop working (see `token_generation`).
+    token_generation: NotRequired[int]
+
+
+BY_EMAIL = SortOrder("email_key", descending=False)
+
+
+def token_generation(user: StoredUser) -> int:
+    """Tokens carry the generation they were issued in; one from an earlier generation is
+    refused. A password change, a reset, a demotion or a disablement starts a new one."""
+    return user.get("token_generation", 0)
+
+
+def is_disabled(user: StoredUser) -> bool:
+    return user.get("disabled", False)
 
 
 def find_user_by_email_sync(db: SyncDatabase[Any], email: str) -> StoredUser | None:
@@ -58,6 +78,8 @@ async def insert_user(
         role=role,
         password_hash=await hash_password(password),
         created_at=utc_now(),
+        disabled=False,
+        token_generation=0,
     )
     try:
         await db[COLLECTION].insert_one(user)
@@ -78,16 +100,33 @@ async def find_user(db: Database, user_id: str) -> StoredUser | None:
     return user
 
 
-async def check_login(db: Database, email: str, password: str) -> StoredUser | None:
-    """The user with this email and password, or None; both failures cost one hash."""
-    user: StoredUser | None = await db[COLLECTION].find_one({"email_key": email_key(email)})
-    stored_hash = user.pop("password_hash", None) if user else None
-    if not await verify_password(stored_hash, password) or user is None:
-        return None
-    if stored_hash and needs_rehash(stored_hash):
-        # The hashing cost was raised since this hash was made: upgrade it now.
-        new_hash = await hash_password(password)
-        await db[COLLECTION].update_one({"_id": user["_id"]}, {"$set": {"password_hash": new_hash}})
+async def list_users(
+    db: Database, page: PageQuery, email_prefix: str | None
+) -> tuple[list[StoredUser], str | None]:
+    """One page of accounts in email order, optionally those whose email starts with
+    `email_prefix` (compared case-insensitively, as emails are)."""
+    selector: dict[str, Any] = {}
+    if email_prefix:
+        # An anchored, escaped prefix: a literal match that MongoDB answers from the index.
+        selector["email_key"] = {"$regex": "^" + re.escape(email_prefix.casefold())}
+    query_print = fingerprint({"users": selector})
+    return await fetch_page(
+        db[COLLECTION], selector, BY_EMAIL, page, query_print, PUBLIC_PROJECTION
+    )
+
+
+async def change_account(
+    db: Database, user_id: ObjectId, changes: dict[str, Any], end_tokens: bool
+) -> StoredUser | None:
+    """Apply `changes` (role, disabled, password_hash) to the account; with `end_tokens`,
+    start a new token generation too. The account as it is now, or None if it is gone."""
+    update: dict[str, Any] = {"$set": changes} if changes else {}
+    if end_tokens:
+        update["$inc"] = {"token_generation": 1}
+    if update:
+        # update_one, not find_one_and_update: FerretDB v1 has no projection on findAndModify.
+        await db[COLLECTION].update_one({"_id": user_id}, update)
+    user: StoredUser | None = await db[COLLECTION].find_one({"_id": user_id}, PUBLIC_PROJECTION)
     return user
 
 

@@ -42,6 +42,7 @@ JOB_EVENTS = {
 
 
 BOOK = f"{API_PREFIX}/books/{{book_id}}"
+USER = f"{API_PREFIX}/users/{{user_id}}"
 JOB = f"{API_PREFIX}/jobs/{{job_id}}"
 DOWNLOAD = f"{API_PREFIX}/exports/{{job_id}}/download"
 BOOK_FILE_TYPES = ("text/csv", "application/x-ndjson")
@@ -83,6 +84,11 @@ ADDITIONS: dict[tuple[str, str], dict[str, Any]] = {
     ("patch", BOOK): {"parameters": [IF_MATCH]},
     ("delete", BOOK): {"parameters": [IF_MATCH], "responses": {"204": NO_CONTENT}},
     ("post", f"{API_PREFIX}/auth/logout"): {"responses": {"204": NO_CONTENT}},
+    ("post", f"{API_PREFIX}/auth/password"): {"responses": {"204": NO_CONTENT}},
+    ("post", f"{API_PREFIX}/auth/password-reset"): {
+        "responses": {"202": {"description": "Taken; a mail goes out if the account exists"}}
+    },
+    ("post", f"{API_PREFIX}/auth/password-reset/confirm"): {"responses": {"204": NO_CONTENT}},
     ("post", f"{API_PREFIX}/imports"): {
         "requestBody": {
             "required": True,
@@ -118,9 +124,13 @@ LINKS: dict[tuple[str, str, str], dict[str, Any]] = {
 }
 
 
-HEALTH, AUTH, BOOKS_TAG, JOBS = "health", "auth", "books", "jobs"
+HEALTH, AUTH, USERS, BOOKS_TAG, JOBS = "health", "auth", "users", "books", "jobs"
 TAGS = [
-    {"name": AUTH, "description": "Accounts and tokens: register, log in, refresh, log out."},
+    {
+        "name": AUTH,
+        "description": "Accounts and tokens: register, log in, refresh, log out, passwords.",
+    },
+    {"name": USERS, "description": "Administration of accounts (admins only)."},
     {"name": BOOKS_TAG, "description": "The catalog: read freely; writes need an access token."},
     {"name": JOBS, "description": "Imports and exports in the background, and their state."},
     {"name": HEALTH, "description": "Liveness and readiness probes."},
@@ -134,6 +144,12 @@ OPERATIONS: dict[tuple[str, str], tuple[str, str]] = {
     ("post", f"{API_PREFIX}/auth/refresh"): ("refreshTokens", AUTH),
     ("post", f"{API_PREFIX}/auth/logout"): ("logout", AUTH),
     ("get", f"{API_PREFIX}/auth/me"): ("getMe", AUTH),
+    ("post", f"{API_PREFIX}/auth/password"): ("changePassword", AUTH),
+    ("post", f"{API_PREFIX}/auth/password-reset"): ("requestPasswordReset", AUTH),
+    ("post", f"{API_PREFIX}/auth/password-reset/confirm"): ("confirmPasswordReset", AUTH),
+    ("get", f"{API_PREFIX}/users"): ("listUsers", USERS),
+    ("get", USER): ("getUser", USERS),
+    ("patch", USER): ("changeUser", USERS),
     ("get", f"{API_PREFIX}/books"): ("listBooks", BOOKS_TAG),
     ("post", f"{API_PREFIX}/books"): ("createBook", BOOKS_TAG),
     ("get", BOOK): ("getBook", BOOKS_TAG),

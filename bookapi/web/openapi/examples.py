@@ -36,6 +36,7 @@ USER = {
     "email": "ada@example.com",
     "display_name": "Ada",
     "role": "user",
+    "disabled": False,
     "created_at": WHEN,
 }
 TOKENS = {
@@ -131,6 +132,7 @@ PROBLEMS: dict[str, dict[str, Any]] = {
 }
 BOOK_PATH = f"{API_PREFIX}/books/{{book_id}}"
 JOB_PATH = f"{API_PREFIX}/jobs/{{job_id}}"
+USER_PATH = f"{API_PREFIX}/users/{{user_id}}"
 # (method, path) -> the request body's example, and each success status's.
 REQUESTS: dict[tuple[str, str], Any] = {
     ("post", f"{API_PREFIX}/auth/register"): {
@@ -143,6 +145,16 @@ REQUESTS: dict[tuple[str, str], Any] = {
         "password": "correct horse battery",
     },
     ("post", f"{API_PREFIX}/auth/logout"): {},
+    ("post", f"{API_PREFIX}/auth/password"): {
+        "current_password": "correct horse battery",
+        "new_password": "correct horse battery staple",
+    },
+    ("post", f"{API_PREFIX}/auth/password-reset"): {"email": "ada@example.com"},
+    ("post", f"{API_PREFIX}/auth/password-reset/confirm"): {
+        "token": "Qm9va2FwaSByZXNldCB0b2tlbiBleGFtcGxlIDEyMw",
+        "new_password": "correct horse battery staple",
+    },
+    ("patch", USER_PATH): {"role": "admin"},
     ("post", f"{API_PREFIX}/books"): BOOK_IN,
     ("put", BOOK_PATH): {**BOOK_IN, "pages": 896},
     ("patch", BOOK_PATH): {"title": "Dune (deluxe edition)"},
@@ -159,6 +171,9 @@ RESPONSES: dict[tuple[str, str, str], Any] = {
     ("post", f"{API_PREFIX}/auth/login", "200"): TOKENS,
     ("post", f"{API_PREFIX}/auth/refresh", "200"): TOKENS,
     ("get", f"{API_PREFIX}/auth/me", "200"): USER,
+    ("get", f"{API_PREFIX}/users", "200"): {"items": [USER], "next_cursor": None},
+    ("get", USER_PATH, "200"): USER,
+    ("patch", USER_PATH, "200"): {**USER, "role": "admin"},
     ("get", f"{API_PREFIX}/books", "200"): {"items": [BOOK], "next_cursor": None},
     ("post", f"{API_PREFIX}/books", "201"): BOOK,
     ("get", BOOK_PATH, "200"): BOOK,

@@ -22,7 +22,7 @@ from ..http.problems import APIError
 from ..middleware.asgi_types import CALLER, note
 from ..openapi.problem_schema import document_errors
 from ..services.app_services import get_redis
-from .revocation import is_revoked
+from .revocation import refusal
 
 # The OpenAPI security requirement of routes that need an access token.
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
@@ -79,8 +79,9 @@ async def authenticate(header: str | None, expected_type: str = "access") -> dic
     """Verified, unrevoked claims of the bearer token in `header`."""
     claims = verified_claims(bearer_token(header), expected_type)
     # Redis down raises a connection error, which becomes a 503: never a pass.
-    if await is_revoked(get_redis(), claims["jti"]):
-        raise unauthorized("The token has been revoked.")
+    reason = await refusal(get_redis(), claims)
+    if reason is not None:
+        raise unauthorized(reason)
     return claims
 
 
@@ -111,3 +112,17 @@ def access_token_required(
 
     # Every protected route says in OpenAPI that it takes a bearer token and may answer 401.
     return security_scheme(BEARER)(document_errors(401)(wrapper))
+
+
+def admin_required(
+    handler: Callable[P, Awaitable[R]],
+) -> Callable[P, Awaitable[R]]:
+    """Like `access_token_required`, and the caller must be an admin (else 403)."""
+
+    @wraps(handler)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        if not current_caller().is_admin:
+            raise APIError(403, "Only an admin may do this.", code="forbidden")
+        return await handler(*args, **kwargs)
+
+    return access_token_required(document_errors(403)(wrapper))

@@ -1,4 +1,5 @@
-"""Abuse limits on login failures and registrations, counted in the shared Redis.
+"""Abuse limits on login failures, registrations and reset requests, counted in the shared
+Redis.
 
 A count lives under REDIS_PREFIX and expires with its window, so a limit holds across
 every API process. Every attempt is counted before it is judged (login attempts per
@@ -17,6 +18,7 @@ from quart.typing import ResponseTypes
 
 from settings import Config
 
+from ...domain.accounts.emails import email_key
 from ..http.problems import APIError
 from ..services.app_services import get_redis, redis_names, settings
 
@@ -35,6 +37,15 @@ class Limit:
 
 LOGIN_FAILURES = Limit("login-failures", lambda s: s.LOGIN_FAILURES_PER_MINUTE, 60)
 REGISTRATIONS = Limit("registrations", lambda s: s.REGISTRATIONS_PER_HOUR, 60 * 60)
+RESETS_BY_EMAIL = Limit("resets-email", lambda s: s.RESET_REQUESTS_PER_EMAIL_PER_HOUR, 60 * 60)
+RESETS_BY_ADDRESS = Limit(
+    "resets-address", lambda s: s.RESET_REQUESTS_PER_ADDRESS_PER_HOUR, 60 * 60
+)
+
+
+def login_subject(email: str) -> str:
+    """Whose login failures count together: this client address trying this account."""
+    return f"{client_address()}|{email_key(email)}"
 
 
 def client_address() -> str:

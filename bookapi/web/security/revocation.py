@@ -1,4 +1,10 @@
-"""Revoked token ids (`jti`) in Redis, each kept only as long as its token would live."""
+"""Which verified tokens may no longer be used, kept in Redis: single tokens revoked by id
+(`jti`, on logout and refresh), and every token of a user issued before their current token
+generation (a password change, a reset, a demotion or a disablement starts a new one).
+
+Each key lives only as long as a token it refuses could: MongoDB keeps the generation too,
+and a refresh checks it there, so a Redis that lost its data can revive no refresh token.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +13,33 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from ..services.app_services import redis_names
+from ..services.app_services import redis_names, settings
+
+REVOKED = "The token has been revoked."
+SUPERSEDED = (
+    "The token was issued before the account's password changed or it was disabled: sign in again."
+)
+# Raises the stored generation, never lowers it (two changes at once cannot undo one).
+RAISE_GENERATION = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
+if tonumber(ARGV[1]) > current then
+    redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+end
+return current
+"""
 
 
 def _ttl(claims: dict[str, Any]) -> int:
     # A token past its expiry is refused anyway; keep at least a second so a
     # token in its last moment cannot slip through.
     return max(int(claims["exp"] - time.time()) + 1, 1)
+
+
+def claimed_generation(claims: dict[str, Any]) -> int:
+    """The token generation a token was issued in (0 for tokens from before generations)."""
+    extra = claims.get("user_claims")
+    generation = extra.get("gen", 0) if isinstance(extra, dict) else 0
+    return generation if isinstance(generation, int) else 0
 
 
 async def revoke(redis: Redis, claims: dict[str, Any]) -> None:
@@ -28,5 +54,24 @@ async def revoke_once(redis: Redis, claims: dict[str, Any]) -> bool:
     return bool(created)
 
 
-async def is_revoked(redis: Redis, jti: str) -> bool:
-    return bool(await redis.exists(redis_names().revoked_token(jti)))
+async def refusal(redis: Redis, claims: dict[str, Any]) -> str | None:
+    """Why the verified token of `claims` may not be used, or None if it may: one round trip
+    for both checks."""
+    names = redis_names()
+    revoked, generation = await redis.mget(
+        names.revoked_token(claims["jti"]), names.token_generation(str(claims["sub"]))
+    )
+    if revoked is not None:
+        return REVOKED
+    if generation is not None and claimed_generation(claims) < int(generation):
+        return SUPERSEDED
+    return None
+
+
+async def end_earlier_tokens(redis: Redis, user_id: str, generation: int) -> None:
+    """Refuse every token of `user_id` issued before `generation`, in every API process at
+    once; kept as long as the longest-lived token issued before it."""
+    keep = int(settings().refresh_token_lifetime.total_seconds()) + 60
+    await redis.eval(
+        RAISE_GENERATION, 1, redis_names().token_generation(user_id), str(generation), str(keep)
+    )

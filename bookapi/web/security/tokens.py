@@ -16,7 +16,7 @@ import jwt
 from settings import JWT_ALGORITHM
 
 from ...domain.accounts.account_schemas import TokenPair
-from ...domain.accounts.user_repository import StoredUser
+from ...domain.accounts.user_repository import StoredUser, token_generation
 from ..services.app_services import app_services
 
 TokenType = Literal["access", "refresh"]
@@ -27,8 +27,10 @@ def sign_token(
     role: str,
     token_type: TokenType,
     expires_delta: timedelta | None = None,
+    generation: int = 0,
 ) -> str:
-    """A signed token for `identity`; the role rides along as a claim."""
+    """A signed token for `identity`; the role and the account's token generation ride along
+    as claims."""
     services = app_services()
     config = services.settings
     if expires_delta is None:
@@ -47,7 +49,7 @@ def sign_token(
         "exp": now + expires_delta,
         "jti": str(uuid.uuid4()),
         "type": token_type,
-        "user_claims": {"role": role},
+        "user_claims": {"role": role, "gen": generation},
     }
     if token_type == "access":
         claims["fresh"] = False
@@ -61,9 +63,10 @@ def issue_token_pair(user: StoredUser) -> TokenPair:
     """A new access and refresh token for `user`."""
     identity = str(user["_id"])
     access_lifetime = app_services().settings.access_token_lifetime
+    generation = token_generation(user)
     return TokenPair(
-        access_token=sign_token(identity, user["role"], "access"),
-        refresh_token=sign_token(identity, user["role"], "refresh"),
+        access_token=sign_token(identity, user["role"], "access", generation=generation),
+        refresh_token=sign_token(identity, user["role"], "refresh", generation=generation),
         token_type="Bearer",
         expires_in=int(access_lifetime.total_seconds()),
     )
