@@ -67,7 +67,9 @@ async def test_disabling_in_one_process_ends_the_tokens_the_other_accepted(
         eve = sign_up(first, "eve@example.com")
         with direct_database(settings) as db:
             db["users"].update_one({"email": "root@example.com"}, {"$set": {"role": "admin"}})
-            eve_id = str(db["users"].find_one({"email": "eve@example.com"})["_id"])
+            found = db["users"].find_one({"email": "eve@example.com"})
+            assert found is not None
+            eve_id = str(found["_id"])
         admin = post(first, "/api/v1/auth/refresh", None, admin["refresh_token"]).body
         assert admin["access_token"], "a token that says admin"
         assert me(second, eve["access_token"]) == 200

@@ -11,7 +11,8 @@ from quart_schema import hide
 from ..http.problems import APIError
 
 FOLDER = Path(__file__).parent / "console"
-ASSETS = frozenset({"console.js", "console.css"})
+# The page's scripts (ES modules) and stylesheet: every .js and .css file beside index.html.
+ASSETS = frozenset(path.name for path in FOLDER.iterdir() if path.suffix in (".js", ".css"))
 # Only this origin: its scripts, styles, API and websockets. No inline code, no framing.
 POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
