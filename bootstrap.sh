@@ -122,6 +122,8 @@ case "$command_name" in
     exec .venv/bin/python -m devstack run "${port_flag[@]}" "${yes_flag[@]}"
     ;;
   test)
+    # axe-core for the console's accessibility checks, from the npm registry (first run only).
+    .venv/bin/python -m devstack fetch-axe >/dev/null || exit 1
     exec .venv/bin/python -m pytest "${pytest_args[@]}"
     ;;
   bench)

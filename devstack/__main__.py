@@ -1,4 +1,4 @@
-"""`python -m devstack run|build-ferretdb`."""
+"""`python -m devstack run|build-ferretdb|fetch-axe`."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import shutil
 import sys
 
+from .axe_core import axe_script
 from .mongo_server import build_ferretdb
 from .processes import DevStackError
 from .stack import run_stack
@@ -20,8 +21,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     run.add_argument("--yes", action="store_true", help="load demo data without asking")
     commands.add_parser("build-ferretdb", help="build FerretDB into var/bin if no mongod")
+    commands.add_parser("fetch-axe", help="fetch axe-core (for the browser tests) into var/")
     args = parser.parse_args(argv)
     try:
+        if args.command == "fetch-axe":
+            print(axe_script())
+            return 0
         if args.command == "build-ferretdb":
             if shutil.which("mongod") is None:
                 print(build_ferretdb())

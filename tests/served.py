@@ -49,9 +49,9 @@ def call(
             return decoded(error.code, error.read(), error.headers)
 
 
-def sign_up(base: str, email: str) -> dict[str, Any]:
-    """Register `email` (password PASSWORD) and log in: the token answer."""
-    account = json.dumps({"email": email, "password": PASSWORD}).encode()
+def sign_up(base: str, email: str, password: str = PASSWORD) -> dict[str, Any]:
+    """Register `email` (with PASSWORD unless told) and log in: the token answer."""
+    account = json.dumps({"email": email, "password": password}).encode()
     as_json = {"Content-Type": "application/json"}
     registered = call(base, "POST", "/api/v1/auth/register", account, as_json)
     assert registered.status == 201, registered

@@ -166,8 +166,9 @@ AUTH_FLOW = (
     "Log in (`POST /api/v1/auth/login`) for an access token (15 minutes) and a refresh token "
     "(14 days); send the access token as `Authorization: Bearer <token>` on every write and "
     "on the job routes; trade the refresh token at `POST /api/v1/auth/refresh` for a new pair "
-    "(each refresh token works once); `POST /api/v1/auth/logout` revokes them. Every error is "
-    "an RFC 9457 problem (`application/problem+json`)."
+    "(each refresh token works once); `POST /api/v1/auth/logout` revokes them. A password "
+    "change or reset, a demotion or a disablement ends every earlier token of the account. "
+    "Every error is an RFC 9457 problem (`application/problem+json`)."
 )
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
