@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar, get_type_hints
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
@@ -88,6 +89,13 @@ class Config:
     # Connections of an API process's Redis pool; a request waits (up to the timeout) for one.
     REDIS_MAX_CONNECTIONS: int = 64
     REDIS_PREFIX: str = "bookapi:"  # every key and channel this app uses starts with it
+    # Redis Sentinel: with REDIS_SENTINELS set (comma-separated host:port of the sentinels),
+    # every Redis user, the Celery broker included, finds the primary of REDIS_SENTINEL_MASTER
+    # through them and follows a failover; REDIS_URL then gives only the database number and
+    # the credentials. Empty: REDIS_URL is the one Redis.
+    REDIS_SENTINELS: str = ""
+    REDIS_SENTINEL_MASTER: str = "mymaster"
+    REDIS_SENTINEL_PASSWORD: str = ""  # the sentinels' own password, if they have one
     # Revoked tokens live in Redis: one that keeps no data across a restart makes every
     # logged-out token valid again. Checked at startup (an error line if so); on in production.
     REDIS_CHECK_PERSISTENCE: bool = False
@@ -185,6 +193,7 @@ class Config:
             )
         if self.LOG_FORMAT not in ("", "json", "text"):
             raise ConfigError(f"LOG_FORMAT must be 'json' or 'text', got {self.LOG_FORMAT!r}")
+        self.sentinel_addresses  # noqa: B018 (raises ConfigError for a malformed list)
         if bool(self.FIRST_ADMIN_EMAIL) != bool(self.FIRST_ADMIN_PASSWORD):
             raise ConfigError("FIRST_ADMIN_EMAIL and FIRST_ADMIN_PASSWORD go together: set both")
         if not 0 < 2 * self.JOB_HEARTBEAT_SECONDS <= self.JOB_STALE_SECONDS:
@@ -195,7 +204,28 @@ class Config:
 
     @property
     def broker_url(self) -> str:
-        return self.CELERY_BROKER_URL or self.REDIS_URL
+        """CELERY_BROKER_URL, else the Redis of REDIS_URL: through Kombu's sentinel transport
+        (one `sentinel://` URL per sentinel, with REDIS_URL's database and password) when
+        REDIS_SENTINELS is set."""
+        if self.CELERY_BROKER_URL or not self.REDIS_SENTINELS:
+            return self.CELERY_BROKER_URL or self.REDIS_URL
+        parsed = urlsplit(self.REDIS_URL)
+        login = f":{parsed.password}@" if parsed.password else ""
+        database = parsed.path if parsed.path not in ("", "/") else "/0"
+        return ";".join(
+            f"sentinel://{login}{host}:{port}{database}" for host, port in self.sentinel_addresses
+        )
+
+    @property
+    def sentinel_addresses(self) -> list[tuple[str, int]]:
+        """REDIS_SENTINELS as (host, port) pairs; ConfigError for a malformed entry."""
+        addresses = []
+        for entry in filter(None, (part.strip() for part in self.REDIS_SENTINELS.split(","))):
+            host, _, port = entry.rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ConfigError(f"REDIS_SENTINELS must be host:port,... got {entry!r}")
+            addresses.append((host, int(port)))
+        return addresses
 
     @property
     def access_token_lifetime(self) -> timedelta:

@@ -96,13 +96,21 @@ def spawn(
     return server
 
 
-def start_redis(port: int, data_dir: Path, persistent: bool = False) -> Server:
+def redis_binary() -> str:
     binary = shutil.which("redis-server")
     if binary is None:
         raise DevStackError(
             "redis-server is not installed: run `apt-get install redis-server` "
             "(or set REDIS_URL to a Redis you run)"
         )
-    argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data_dir)]
+    return binary
+
+
+def start_redis(
+    port: int, data_dir: Path, persistent: bool = False, *options: str, name: str = "redis"
+) -> Server:
+    """redis-server on 127.0.0.1:`port` with its data in `data_dir` (kept on disk with
+    `persistent`: appendonly, fsync every second), plus any further `--option value`s."""
+    argv = [redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data_dir)]
     argv += ["--appendonly", "yes"] if persistent else ["--save", "", "--appendonly", "no"]
-    return spawn("redis", argv, port, data_dir, f"redis://127.0.0.1:{port}/0")
+    return spawn(name, [*argv, *options], port, data_dir, f"redis://127.0.0.1:{port}/0")

@@ -36,6 +36,16 @@ DEPENDENCY_UNAVAILABLE = Counter(
 WEBSOCKET_LISTENERS = Gauge(
     "bookapi_websocket_listeners", "Open job-progress websockets", multiprocess_mode="livesum"
 )
+# Which Redis primary the API processes use (1 for its address; a failover sets the old one
+# to 0), and when one of them last saw the primary change.
+REDIS_PRIMARY = Gauge(
+    "bookapi_redis_primary", "The Redis primary in use", ["address"], multiprocess_mode="livemax"
+)
+REDIS_FAILOVER_TIME = Gauge(
+    "bookapi_redis_failover_timestamp_seconds",
+    "When the Redis primary last changed (Unix time; 0: not since the start)",
+    multiprocess_mode="max",
+)
 BOOK_CACHE = Counter("bookapi_book_cache_total", "Book cache lookups", ["result"])
 BOOK_CACHE_HITS = BOOK_CACHE.labels(result="hit")
 BOOK_CACHE_MISSES = BOOK_CACHE.labels(result="miss")

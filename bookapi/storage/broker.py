@@ -27,7 +27,6 @@ queue_named: Callable[[str], Queue] = Queue
 
 def create_celery(settings: Config) -> Celery:
     celery = Celery("bookapi", broker=settings.broker_url)
-    visibility = settings.CELERY_VISIBILITY_TIMEOUT_SECONDS
     celery.conf.update(
         task_default_queue=settings.CELERY_QUEUE,
         # Acknowledge after the task ran: a worker killed mid-job leaves it queued...
@@ -36,16 +35,7 @@ def create_celery(settings: Config) -> Celery:
         task_reject_on_worker_lost=True,
         # Long tasks: do not reserve a second one that would wait behind the first.
         worker_prefetch_multiplier=1,
-        broker_transport_options={
-            # Redis puts an unacknowledged task back after this: longer than any job,
-            # or a second worker would start a job the first is still running.
-            "visibility_timeout": visibility,
-            # How often a worker looks for such tasks (kombu's default is ~100 s).
-            "unacked_restore_interval": max(1, min(60, visibility // 4)),
-            "unacked_restore_throttle": 1,
-            "socket_connect_timeout": 2,
-            "socket_timeout": 5,
-        },
+        broker_transport_options=transport_options(settings),
         broker_connection_retry_on_startup=True,
         # Job state lives in MongoDB; Celery keeps no results.
         task_ignore_result=True,
@@ -75,6 +65,31 @@ def create_celery(settings: Config) -> Celery:
         beat_schedule_filename=beat_schedule_file(settings),
     )
     return celery
+
+
+def transport_options(settings: Config) -> dict[str, object]:
+    visibility = settings.CELERY_VISIBILITY_TIMEOUT_SECONDS
+    return {
+        # Redis puts an unacknowledged task back after this: longer than any job,
+        # or a second worker would start a job the first is still running.
+        "visibility_timeout": visibility,
+        # How often a worker looks for such tasks (kombu's default is ~100 s).
+        "unacked_restore_interval": max(1, min(60, visibility // 4)),
+        "unacked_restore_throttle": 1,
+        "socket_connect_timeout": 2,
+        "socket_timeout": 5,
+        **sentinel_options(settings),
+    }
+
+
+def sentinel_options(settings: Config) -> dict[str, object]:
+    """Kombu's sentinel transport: which primary to ask the sentinels for, and their login."""
+    if not settings.REDIS_SENTINELS or settings.CELERY_BROKER_URL:
+        return {}
+    options: dict[str, object] = {"master_name": settings.REDIS_SENTINEL_MASTER}
+    if settings.REDIS_SENTINEL_PASSWORD:
+        options["sentinel_kwargs"] = {"password": settings.REDIS_SENTINEL_PASSWORD}
+    return options
 
 
 def beat_schedule_file(settings: Config) -> str:

@@ -64,3 +64,16 @@ def test_the_build_context_leaves_out_local_and_development_files() -> None:
     ignored = set((PROJECT_DIR / ".dockerignore").read_text().split())
     assert {".git", ".venv", "var", "tests", "devstack"} <= ignored
     assert "FROM ${PYTHON_IMAGE}" in DOCKERFILE and "@sha256:" in DOCKERFILE
+
+
+def test_the_ha_profile_adds_a_replica_and_three_sentinels_with_a_quorum_of_two() -> None:
+    services = compose()["services"]
+    ha = {name for name, service in services.items() if "ha" in service.get("profiles", [])}
+    assert ha == {"redis-replica", "sentinel1", "sentinel2", "sentinel3"}
+    assert services["redis-replica"]["command"][-3:] == ["--replicaof", "redis", "6379"]
+    for name in ("sentinel1", "sentinel2", "sentinel3"):
+        script = services[name]["command"][-1]
+        assert "'sentinel monitor mymaster redis 6379 2'" in script
+        assert script.index("resolve-hostnames") < script.index("sentinel monitor"), script
+    environment = services["api"]["environment"]
+    assert "REDIS_SENTINELS" in environment and "REDIS_SENTINEL_MASTER" in environment

@@ -106,3 +106,26 @@ def test_maintenance_has_its_queue_and_beat_a_schedule_per_checkout() -> None:
     assert {queue.name for queue in celery.conf.task_queues} == {"q-jobs", "q-upkeep"}
     schedule = Path(celery.conf.beat_schedule_filename)
     assert schedule.parent == PROJECT_DIR / "var" and schedule.name == "celerybeat-q-jobs"
+
+
+def test_sentinels_make_a_kombu_sentinel_broker_with_the_urls_database_and_password() -> None:
+    settings = TestingConfig(
+        {},
+        REDIS_URL="redis://:s3cret@ignored:6379/3",
+        REDIS_SENTINELS="10.0.0.1:26379, sentinel-b:26380",
+        REDIS_SENTINEL_MASTER="books",
+    )
+    assert settings.sentinel_addresses == [("10.0.0.1", 26379), ("sentinel-b", 26380)]
+    assert settings.broker_url == (
+        "sentinel://:s3cret@10.0.0.1:26379/3;sentinel://:s3cret@sentinel-b:26380/3"
+    )
+    options = create_celery(settings).conf.broker_transport_options
+    assert options["master_name"] == "books"
+    # Without sentinels, REDIS_URL is the broker as before.
+    assert TestingConfig({}, REDIS_URL="redis://r:6379/1").broker_url == "redis://r:6379/1"
+
+
+@pytest.mark.parametrize("sentinels", ["nohost", "h:notaport", ":26379", "h:70000"])
+def test_a_malformed_sentinel_list_is_refused_naming_the_variable(sentinels: str) -> None:
+    with pytest.raises(ConfigError, match="REDIS_SENTINELS"):
+        TestingConfig({}, REDIS_SENTINELS=sentinels)

@@ -166,6 +166,7 @@ RESPONSES: dict[tuple[str, str, str], Any] = {
     ("get", "/readyz", "200"): {
         "status": "ok",
         "checks": {"mongodb": "ok", "redis": "ok", "indexes": "ok"},
+        "redis": {"primary": "10.0.0.5:6379", "sentinels": True, "last_failover": None},
     },
     ("post", f"{API_PREFIX}/auth/register", "201"): USER,
     ("post", f"{API_PREFIX}/auth/login", "200"): TOKENS,

@@ -9,7 +9,9 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from quart import Blueprint
 from quart_schema import document_response
+from redis.exceptions import RedisError
 
+from ...domain.timestamps import to_rfc3339
 from ...storage.mongo import MONGO_UNAVAILABLE, ping
 from ...storage.redis_store import REDIS_UNAVAILABLE
 from ..http.problems import APIError
@@ -36,9 +38,16 @@ class Health(BaseModel):
     status: Literal["ok"]
 
 
+class RedisInUse(BaseModel):
+    primary: str | None  # host:port; None while the sentinels cannot be asked
+    sentinels: bool
+    last_failover: str | None  # when this process last saw the primary change (RFC 3339)
+
+
 class Readiness(BaseModel):
     status: Literal["ok"]
     checks: dict[str, Literal["ok"]]
+    redis: RedisInUse
 
 
 @blueprint.get("/healthz")
@@ -58,6 +67,7 @@ async def readyz() -> dict[str, Any]:
         _answers(lambda: ping(get_db()), MONGO_UNAVAILABLE),
         _answers(lambda: get_redis().ping(), REDIS_UNAVAILABLE),
     )
+    redis = await redis_in_use()
     checks = {
         "mongodb": "ok" if mongo_ok else "unavailable",
         "redis": "ok" if redis_ok else "unavailable",
@@ -65,5 +75,23 @@ async def readyz() -> dict[str, Any]:
     }
     if not all(state == "ok" for state in checks.values()):
         failing = " and ".join(name for name, state in checks.items() if state != "ok")
-        raise APIError(503, f"Not ready: {failing} unavailable.", code="not-ready", checks=checks)
-    return {"status": "ok", "checks": checks}
+        raise APIError(
+            503, f"Not ready: {failing} unavailable.", code="not-ready", checks=checks, redis=redis
+        )
+    return {"status": "ok", "checks": checks, "redis": redis}
+
+
+async def redis_in_use() -> dict[str, Any]:
+    """Which Redis primary this process uses (asked of the sentinels now, if there are
+    any), and when it last saw a failover."""
+    watch = app_services().redis_primary
+    assert watch is not None, "the app is serving"
+    try:
+        primary: str | None = await asyncio.wait_for(watch.check(), PROBE_TIMEOUT_SECONDS)
+    except (TimeoutError, RedisError, OSError):
+        primary = None
+    return {
+        "primary": primary,
+        "sentinels": watch.sentinel is not None,
+        "last_failover": to_rfc3339(watch.failover_at) if watch.failover_at else None,
+    }

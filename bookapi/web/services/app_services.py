@@ -35,6 +35,7 @@ from .connections import Connections, IndexBuilder
 from .event_hub import JobEventHub
 from .going_away import ShutdownState, SigtermRelay
 from .pubsub import PubSubHub
+from .redis_primary import RedisPrimaryWatch
 from .shared_reads import SharedReads
 
 EXTENSION_KEY = "bookapi"
@@ -55,6 +56,7 @@ class AppServices:
         self._index_builders = index_builders
         self._connections: Connections | None = None
         self._pubsub: PubSubHub | None = None
+        self.redis_primary: RedisPrimaryWatch | None = None  # made with the connections
 
     @property
     def connections(self) -> Connections:
@@ -70,7 +72,9 @@ class AppServices:
             await self.warn_if_redis_forgets()
         if self.settings.FIRST_ADMIN_EMAIL:
             await self.make_first_admin()
-        hub = PubSubHub(self.settings.REDIS_URL)
+        self.redis_primary = RedisPrimaryWatch(self.settings, self._connections.sentinel)
+        self.redis_primary.start()
+        hub = PubSubHub(self.settings, self._connections.sentinel)
         hub.handle(self.redis_names.job_events_channel, self.job_events.dispatch)
         hub.handle(self.redis_names.book_changes_channel, self.book_cache.forget_announced)
         hub.on_connected.append(self.book_cache.on_subscribed)
@@ -118,6 +122,8 @@ class AppServices:
         if self._pubsub is not None:
             await self._pubsub.stop()
             self._pubsub = None
+        if self.redis_primary is not None:
+            await self.redis_primary.stop()
         if self._connections is not None:
             await self._connections.close()
             self._connections = None

@@ -23,7 +23,11 @@ from ...storage.mongo import (
     create_gridfs_bucket,
     database_name,
 )
-from ...storage.redis_store import create_async_redis
+from ...storage.redis_store import (
+    close_async_sentinel,
+    create_async_redis,
+    create_async_sentinel,
+)
 
 IndexBuilder = Callable[[Database], Awaitable[None]]
 INDEX_RETRY_SECONDS = 5.0
@@ -38,8 +42,9 @@ class Connections:
         self.client: Any = create_async_client(settings)
         self.db: Database = self.client[database_name(settings)]
         self.gridfs: Any = create_gridfs_bucket(self.db, settings.MONGO_DRIVER)
+        self.sentinel = create_async_sentinel(settings)  # None: REDIS_URL is the one Redis
         self.redis: Redis = create_async_redis(
-            settings.REDIS_URL, settings.REDIS_TIMEOUT_SECONDS, settings.REDIS_MAX_CONNECTIONS
+            settings, self.sentinel, settings.REDIS_TIMEOUT_SECONDS, settings.REDIS_MAX_CONNECTIONS
         )
         # Whether the indexes (the unique ISBN and email among them) are confirmed: without
         # them duplicates could slip in, so readiness waits for them.
@@ -72,3 +77,4 @@ class Connections:
             self._index_retry.cancel()
         await close_async_client(self.client)
         await self.redis.aclose()
+        await close_async_sentinel(self.sentinel)

@@ -14,7 +14,10 @@ import contextlib
 import logging
 from collections.abc import Callable
 
+from redis.asyncio.sentinel import Sentinel
 from redis.exceptions import RedisError
+
+from settings import Config
 
 from ...storage.redis_store import create_async_redis
 
@@ -25,8 +28,10 @@ Handler = Callable[[str], None]
 
 
 class PubSubHub:
-    def __init__(self, redis_url: str) -> None:
-        self.redis_url = redis_url
+    def __init__(self, settings: Config, sentinel: Sentinel | None) -> None:
+        # With sentinels, each reconnection asks them for the primary: a failover is followed.
+        self.settings = settings
+        self.sentinel = sentinel
         self.handlers: dict[str, Handler] = {}
         self.on_connected: list[Callable[[], None]] = []
         self.on_disconnected: list[Callable[[], None]] = []
@@ -54,7 +59,7 @@ class PubSubHub:
                 handler(data)
 
     async def _listen_once(self) -> None:
-        redis = create_async_redis(self.redis_url, timeout_seconds=None)
+        redis = create_async_redis(self.settings, self.sentinel, timeout_seconds=None)
         try:
             async with redis.pubsub() as pubsub:
                 await pubsub.subscribe(*self.handlers)

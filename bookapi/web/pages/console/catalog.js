@@ -3,7 +3,7 @@
 "use strict";
 
 import { call, currentSession } from "./api.js";
-import { $, busy, fields, h, names, quiet, tell, warn } from "./ui.js";
+import { $, busy, fields, h, names, quiet, tell, turnPage, warn } from "./ui.js";
 
 export const PAGE_SIZE = 20;
 const FILTERS = ["q", "author", "tag", "language", "year_min", "year_max"];
@@ -60,20 +60,6 @@ function startOver() {
   list.query = readSearch();
   quiet();
   return showCatalog();
-}
-
-async function turnPage(step) {
-  // Both stay disabled while the page loads; loadPage decides what is possible next.
-  $("next-page").disabled = $("previous-page").disabled = true;
-  list.page += step;
-  try {
-    await loadPage();
-  } catch (error) {
-    list.page -= step;
-    $("previous-page").disabled = list.page === 0;
-    $("next-page").disabled = false;
-    warn(error);
-  }
 }
 
 function field(label, value) {
@@ -197,8 +183,9 @@ export function wireCatalog() {
   $("search-form").addEventListener("reset", () => setTimeout(startOver));
   $("books-empty-clear").addEventListener("click", () => $("search-form").reset());
   $("sort").addEventListener("change", startOver);
-  $("next-page").addEventListener("click", () => turnPage(1));
-  $("previous-page").addEventListener("click", () => turnPage(-1));
+  for (const [id, step] of [["next-page", 1], ["previous-page", -1]]) {
+    $(id).addEventListener("click", () => turnPage(list, step, loadPage, $("previous-page"), $("next-page")));
+  }
   $("edit-form").addEventListener("submit", save);
   $("edit-reload").addEventListener("click", () => showEditor(editing.id));
   $("book-delete").addEventListener("click", () => askDelete(true));

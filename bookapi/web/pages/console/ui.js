@@ -85,3 +85,21 @@ export function when(timestamp) {
   if (!timestamp) return "";
   return new Date(timestamp).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 }
+
+/**
+ * Turn a keyset-paged list (`list.page`, with the cursors `load` keeps) by `step` pages:
+ * both buttons stay disabled while the page loads, and `load` decides what is possible
+ * next; a page that fails to load leaves the list where it was.
+ */
+export async function turnPage(list, step, load, previous, next) {
+  next.disabled = previous.disabled = true;
+  list.page += step;
+  try {
+    await load();
+  } catch (error) {
+    list.page -= step;
+    previous.disabled = list.page === 0;
+    next.disabled = false;
+    warn(error);
+  }
+}

@@ -3,7 +3,7 @@
 "use strict";
 
 import { call, currentSession } from "./api.js";
-import { $, busy, h, tell, warn } from "./ui.js";
+import { $, busy, h, tell, turnPage, warn } from "./ui.js";
 
 const PAGE_SIZE = 20;
 const list = { cursors: [null], page: 0, q: "" };
@@ -66,19 +66,6 @@ export async function showUsers() {
   }
 }
 
-async function turnPage(step) {
-  $("users-next").disabled = $("users-previous").disabled = true;
-  list.page += step;
-  try {
-    await loadPage();
-  } catch (error) {
-    list.page -= step;
-    $("users-previous").disabled = list.page === 0;
-    $("users-next").disabled = false;
-    warn(error);
-  }
-}
-
 export function wireUsers() {
   $("users-search").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -87,6 +74,7 @@ export function wireUsers() {
     list.page = 0;
     busy($("users-find"), loadPage);
   });
-  $("users-next").addEventListener("click", () => turnPage(1));
-  $("users-previous").addEventListener("click", () => turnPage(-1));
+  for (const [id, step] of [["users-next", 1], ["users-previous", -1]]) {
+    $(id).addEventListener("click", () => turnPage(list, step, loadPage, $("users-previous"), $("users-next")));
+  }
 }
