@@ -1,5 +1,6 @@
-"""`python -m bookapi.cli create-admin EMAIL` (the only way to make an admin) and
-`create-user EMAIL` (an ordinary account, as registering makes one; for scripts)."""
+"""`python -m bookapi.cli create-admin EMAIL` (the first admin; later admins promote others
+through `PATCH /api/v1/users/{id}` or the console) and `create-user EMAIL` (an ordinary
+account, as registering makes one; for scripts)."""
 
 from __future__ import annotations
 

@@ -25,7 +25,14 @@ import websockets
 
 from devstack.sentinels import RedisGroup, start_redis_group
 from settings import TestingConfig
-from tests.helpers import DUNE, PASSWORD, start_worker, stop_worker, worker_environment
+from tests.helpers import (
+    DUNE,
+    PASSWORD,
+    start_beat,
+    start_worker,
+    stop_worker,
+    worker_environment,
+)
 from tests.served import Answer, call, import_demo_books, served_apis, sign_up
 
 ROWS = 6000
@@ -172,10 +179,15 @@ def summary(answers: list[tuple[float, str, int]], killed: float) -> dict[str, A
 async def test_a_sentinel_failover_under_load(
     settings: TestingConfig, redis_group: RedisGroup, tmp_path: Path
 ) -> None:
+    # REDIS_URL names a closed port: only a client that asks the sentinels finds Redis.
     env = worker_environment(
-        settings, **redis_group.settings(), IMPORT_BATCH_SIZE="50", METRICS_TOKEN="metrics"
+        settings,
+        **{**redis_group.settings(), "REDIS_URL": "redis://127.0.0.1:1/0"},
+        IMPORT_BATCH_SIZE="50",
+        METRICS_TOKEN="metrics",
     )
     worker = start_worker(env, tmp_path / "worker.log", "failover")
+    beat = start_beat({**env, "JOB_MAINTENANCE_SECONDS": "1"}, tmp_path / "beat.log")
     try:
         async with served_apis(env, tmp_path, 2) as urls:
             owner = sign_up(urls[0], "load@example.com")["access_token"]
@@ -209,6 +221,8 @@ async def test_a_sentinel_failover_under_load(
             redis_group.primary.process.kill()
             killed = time.monotonic()
             promoted = await asyncio.to_thread(wait_for_promotion, redis_group)
+            beat_log = tmp_path / "beat.log"
+            beat_seen = beat_log.stat().st_size  # what beat wrote before the failover
             states = await asyncio.wait_for(asyncio.gather(*listeners), 180)
             # The broker too follows: a job submitted after the failover is taken and run.
             export = call(
@@ -237,7 +251,9 @@ async def test_a_sentinel_failover_under_load(
             metrics = call(
                 urls[0], "GET", "/metrics", headers={"Authorization": "Bearer metrics"}
             ).body
+            beat_after = beat_log.read_bytes()[beat_seen:].decode(errors="replace").splitlines()
     finally:
+        stop_worker(beat)
         stop_worker(worker)
 
     kinds = summary(load.answers, killed)
@@ -264,6 +280,9 @@ async def test_a_sentinel_failover_under_load(
     assert ended["state"] == "succeeded", ended
     assert ended["result"]["inserted"] == ROWS and ended["result"]["failed"] == 0, ended
     assert states == ["succeeded"] * LISTENERS
+    # Beat sends its maintenance task through the new primary too.
+    assert any("Sending due task" in line for line in beat_after), beat_after[-20:]
+    assert not any("Message Error" in line or "Traceback" in line for line in beat_after)
     assert still_revoked == 401, "a token revoked before the failover stays revoked"
     assert ready["redis"]["primary"] == f"127.0.0.1:{redis_group.replica.port}", ready
     assert ready["redis"]["sentinels"] is True and ready["redis"]["last_failover"], ready
