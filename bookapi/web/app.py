@@ -23,6 +23,7 @@ from .middleware.asgi_types import ASGIApp
 from .middleware.cached_reads import CachedReads
 from .middleware.compression import Compression
 from .middleware.request_log import RequestLog
+from .middleware.websocket_denials import WebsocketDenials
 from .openapi import completion
 from .openapi.problem_schema import document_dependency_outages
 from .pages import console_page, docs_page, metrics_page
@@ -66,10 +67,11 @@ def create_app(settings: Config | None = None) -> Quart:
     document_dependency_outages(app, "/api/")
     # Around the app, outermost first: the client's address from trusted proxies; the
     # request id, log line, metrics and common headers of every request; cache hits
-    # answered before Quart builds a request; gzip for the rest.
+    # answered before Quart builds a request; gzip for the rest; a refused websocket
+    # handshake's body in one message (Granian takes no more).
     quart_app = cast(ASGIApp, app.asgi_app)
     app.asgi_app = behind_trusted_proxies(  # type: ignore[assignment,method-assign]
-        RequestLog(CachedReads(Compression(quart_app), services)),
+        RequestLog(CachedReads(Compression(WebsocketDenials(quart_app)), services)),
         settings.TRUSTED_PROXY_HOPS,
     )
     return app

@@ -28,6 +28,9 @@ blueprint = Blueprint("job_events", __name__, url_prefix=API_PREFIX)
 # With no event for this long, re-read the job: a lost "finished" event cannot hang us.
 POLL_SECONDS = 5.0
 POLICY_VIOLATION = 1008
+TRY_AGAIN_LATER = 1013
+# The ASGI extension that lets an app refuse a websocket handshake with an HTTP response.
+REFUSAL_EXTENSION = "websocket.http.response"
 # A listener's read of its job may share one begun this long before it asked: a burst of
 # listeners reads the job about once a second per process. An event that fell in between
 # is made up by the events after it, or by the next quiet-time re-read.
@@ -107,29 +110,47 @@ async def job_events(job_id: str) -> None:
         await websocket.close(GOING_AWAY)
 
 
+def refusal_close_code(error: Exception) -> int:
+    """The close code that tells a refusal after the handshake: a dependency outage is
+    "try again later", anything else (a bad token, someone else's job) a policy violation."""
+    return (
+        TRY_AGAIN_LATER if isinstance(error, APIError) and error.status == 503 else POLICY_VIOLATION
+    )
+
+
 async def follow_job(job_id: str) -> None:
-    """Authenticate by header (or first message), then stream the job's events."""
+    """Authenticate by header (or first message), then stream the job's events.
+
+    A header-authenticated handshake is refused with the HTTP status (401, 404, 503) where
+    the server can send one (the ASGI `websocket.http.response` extension: hypercorn,
+    uvicorn); elsewhere (Granian) a refusal before accepting reads as a bare 403, so the
+    socket is accepted and closed with 1008 (or 1013 for an outage), as the contract allows."""
     header = websocket.headers.get("Authorization")
-    caller = caller_from_claims(await authenticate(header)) if header else None
-    if caller is None:
-        await websocket.accept()
-        caller = await caller_from_auth_message()
-    # Subscribed before the job is read, so no event falls between the snapshot and the
-    # stream; that one read is the only one a listener costs until the job goes quiet.
-    with app_services().job_events.listening(job_id) as listener:
-        subscribed_at = time.monotonic()
-        try:
+    with_status = bool(header) and REFUSAL_EXTENSION in (websocket.scope.get("extensions") or {})
+    accepted = False
+    try:
+        caller = caller_from_claims(await authenticate(header)) if header else None
+        if caller is None:
+            await websocket.accept()
+            accepted = True
+            caller = await caller_from_auth_message()
+        # Subscribed before the job is read, so no event falls between the snapshot and the
+        # stream; that one read is the only one a listener costs until the job goes quiet.
+        with app_services().job_events.listening(job_id) as listener:
             if caller is None:
                 raise NotFoundError("job")
-            job = await visible_job_since(job_id, caller, subscribed_at - POLL_FRESHNESS_SECONDS)
-        except NotFoundError:
-            if header:
-                raise  # not accepted yet: the handshake is refused with 404
-            await websocket.close(POLICY_VIOLATION)
-            return
-        if header:
+            job = await visible_job_since(job_id, caller, time.monotonic() - POLL_FRESHNESS_SECONDS)
+            if not accepted:
+                await websocket.accept()
+                accepted = True
+            await stream(job, listener)
+    except (APIError, NotFoundError) as error:
+        if with_status and not accepted:
+            raise  # refused with its status, before the handshake completes
+        if not accepted:
             await websocket.accept()
-        await stream(job, listener)
+        await websocket.close(refusal_close_code(error))
+        return
     # Let every other listener of this job send its `finished` before anyone's close
     # handshake takes the loop: a thousand listeners hear the end together.
     await asyncio.sleep(0)
