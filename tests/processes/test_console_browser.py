@@ -19,13 +19,14 @@ from selenium import webdriver
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import Select
 
 from bookapi.domain.books.demo import demo_books, demo_file
 from bookapi.domain.books.files import CSV
 from devstack.mailbox import Mailbox
 from settings import TestingConfig
 from tests.browser import Console, chrome
-from tests.helpers import PASSWORD, direct_database, worker_environment
+from tests.helpers import PASSWORD, direct_database, with_bad_rows, worker_environment
 from tests.served import Answer, call, served_api, sign_up
 
 ROWS = 45
@@ -116,17 +117,25 @@ def two_imports_at_once(console: Console, tmp_path: Path) -> None:
     files = []
     for n, rows in enumerate((ROWS, 7)):
         upload = tmp_path / f"books-{n}.csv"
-        upload.write_bytes(demo_file(rows, CSV, seed=40 + n))
-        files.append((upload, rows))
+        body, bad_lines = with_bad_rows(demo_file(rows, CSV, seed=40 + n), 3 if n else rows + 1)
+        upload.write_bytes(body)
+        files.append((upload, rows - len(bad_lines), bad_lines))
         console.find("import-file").send_keys(str(upload))
         console.click("import-start")
         console.notice(f"The import of {upload.name} was queued.")
-    for upload, rows in files:
+    for upload, inserted, bad_lines in files:
         row = f'//li[@class="job"][.//h3[contains(., "{upload.name}")]]'
         console.says_at(row, "Succeeded")
-        text = console.driver.find_element(By.XPATH, row).text
-        assert re.search(rf"inserted\s+{rows}\b", text), text
-        assert re.search(r"failed\s+0\b", text), text
+        element = console.driver.find_element(By.XPATH, row)
+        assert re.search(rf"inserted\s+{inserted}\b", element.text), element.text
+        assert re.search(rf"failed\s+{len(bad_lines)}\b", element.text), element.text
+        errors = element.find_elements(By.CSS_SELECTOR, "details")
+        assert len(errors) == (1 if bad_lines else 0), "row errors only under their own job"
+        if bad_lines:
+            errors[0].find_element(By.TAG_NAME, "summary").click()
+            listed = errors[0].text
+            assert f"{len(bad_lines)} row errors" in listed
+            assert all(f"line {line}:" in listed for line in bad_lines), listed
     console.check_view("jobs")
 
 
@@ -137,6 +146,10 @@ def search_filter_and_page(console: Console) -> None:
     console.click("next-page")
     console.says("books-position", "Page 2 · books 21–40")
     console.check_view("books")
+    Select(console.find("sort")).select_by_value("title")  # a new order starts at page 1
+    console.says("books-position", "Page 1 · books 1–20")
+    titles = [cell.text for cell in console.css("#books td.lead")]
+    assert titles == sorted(titles, key=str.casefold) or titles == sorted(titles), titles
     wanted = next(demo_books(1, seed=40))
     console.find("filters").click()
     console.fill(author=wanted["authors"][0], year_min=str(wanted["published_year"]))
