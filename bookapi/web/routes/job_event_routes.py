@@ -99,12 +99,20 @@ async def job_events(job_id: str) -> None:
     ):
         follow = asyncio.ensure_future(follow_job(job_id))
         stop = asyncio.ensure_future(going_away.wait())
-        await asyncio.wait({follow, stop}, return_when=asyncio.FIRST_COMPLETED)
-        if follow.done():
+        finished = False
+        try:
+            await asyncio.wait({follow, stop}, return_when=asyncio.FIRST_COMPLETED)
+            finished = follow.done()
+        finally:
+            # When the client goes first, the server cancels this handler, and asyncio.wait
+            # leaves its tasks running: without this, every such listener left two tasks
+            # behind (one until the process stopped), and with them its whole websocket.
             stop.cancel()
+            if not finished:
+                follow.cancel()
+        if finished:
             follow.result()  # a refused handshake is raised here, as if from this route
             return
-        follow.cancel()
         with suppress(asyncio.CancelledError):
             await follow
         await websocket.close(GOING_AWAY)
