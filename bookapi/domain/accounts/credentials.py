@@ -35,10 +35,15 @@ async def check_login(db: Database, email: str, password: str) -> StoredUser | N
     return checked
 
 
-async def check_password(db: Database, user_id: str, password: str) -> StoredUser | None:
-    """The account `user_id` if `password` is its password, else None."""
+async def account_to_check(db: Database, user_id: str) -> StoredUser | None:
+    """The account `user_id` with its password hash, for `check_password`."""
     user: StoredUser | None = await db[COLLECTION].find_one({"_id": ObjectId(user_id)})
-    return await _checked(db, user, password)
+    return user
+
+
+async def check_password(db: Database, user: StoredUser, password: str) -> bool:
+    """Whether `password` is the password of `user` (read by `account_to_check`)."""
+    return await _checked(db, user, password) is not None
 
 
 async def password_change(password: str) -> dict[str, Any]:

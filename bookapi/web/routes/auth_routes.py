@@ -20,7 +20,12 @@ from ...domain.accounts.account_schemas import (
     TokenPair,
     User,
 )
-from ...domain.accounts.credentials import check_login, check_password, password_change
+from ...domain.accounts.credentials import (
+    account_to_check,
+    check_login,
+    check_password,
+    password_change,
+)
 from ...domain.accounts.emails import email_key
 from ...domain.accounts.reset_tokens import PASSWORD_RESET_TASK, PendingReset, token_digest
 from ..http.json_body import json_body, optional_json_body, takes_json
@@ -37,7 +42,7 @@ from ..security.guard import (
     unauthorized,
     verified_claims,
 )
-from ..security.revocation import SUPERSEDED, claimed_generation, revoke, revoke_once
+from ..security.revocation import REVOKED, SUPERSEDED, claimed_generation, revoke, revoke_once
 from ..security.tokens import issue_token_pair
 from ..services.app_services import get_db, get_redis, redis_names
 from ..services.job_queue import NOT_QUEUED, broker_unavailable, send_task
@@ -86,7 +91,7 @@ async def refresh() -> tuple[TokenPair, int, dict[str, str]]:
     claims = await authenticate(request.headers.get("Authorization"), "refresh")
     # SET NX: of two concurrent uses of one refresh token, exactly one wins.
     if not await revoke_once(get_redis(), claims):
-        raise unauthorized("The token has been revoked.")
+        raise unauthorized(REVOKED)
     user = await users_repo.find_user(get_db(), claims["sub"])
     if user is None or users_repo.is_disabled(user):
         raise unauthorized("The account no longer exists or is disabled.")
@@ -135,13 +140,13 @@ async def change_password(data: ChangePasswordIn) -> tuple[str, int]:
     """Change the caller's password. Every token issued before (on every device) stops
     working, this one too: sign in again with the new password."""
     caller = current_caller()
-    user = await users_repo.find_user(get_db(), caller.id)
+    user = await account_to_check(get_db(), caller.id)
     if user is None:
         raise unauthorized("The account no longer exists.")
     # A wrong current password counts as a failed login: a stolen token cannot guess it.
     subject = rate_limits.login_subject(user["email"])
     await rate_limits.take(rate_limits.LOGIN_FAILURES, subject)
-    if await check_password(get_db(), caller.id, data.current_password) is None:
+    if not await check_password(get_db(), user, data.current_password):
         raise APIError(403, "The current password is wrong.", code="wrong-password")
     await rate_limits.forget(rate_limits.LOGIN_FAILURES, subject)
     await change_account(caller.id, await password_change(data.new_password), end_tokens=True)

@@ -63,7 +63,7 @@ async def change_user(user_id: str, data: UserChangeIn) -> User:
     changes: dict[str, Any] = data.model_dump(exclude_none=True)
     demoted = changes.get("role") == "user" and user["role"] == "admin"
     disabled = changes.get("disabled") is True and not users_repo.is_disabled(user)
-    if target == current_caller().id and (demoted or changes.get("disabled") is True):
+    if target == current_caller().id and (demoted or disabled):
         raise APIError(409, "Admins cannot demote or disable themselves.", code="own-account")
     changed = await change_account(target, changes, end_tokens=demoted or disabled)
     return User.model_validate(changed)

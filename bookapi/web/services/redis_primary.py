@@ -32,6 +32,8 @@ class RedisPrimaryWatch:
 
     async def check(self) -> str:
         """The primary now; a change from the last one seen is logged as a failover."""
+        if self.sentinel is None and self.address is not None:
+            return self.address  # one Redis: REDIS_URL's, which does not change
         address = await primary_address(self.settings, self.sentinel)
         if address != self.address:
             if self.address is not None:

@@ -3,7 +3,7 @@
 "use strict";
 
 import { call, currentSession } from "./api.js";
-import { $, busy, fields, h, names, quiet, tell, turnPage, warn } from "./ui.js";
+import { $, busy, fields, h, names, quiet, shown, tell, turnPage, warn } from "./ui.js";
 
 export const PAGE_SIZE = 20;
 const FILTERS = ["q", "author", "tag", "language", "year_min", "year_max"];
@@ -23,12 +23,8 @@ function readSearch() {
   return query;
 }
 
-export async function showCatalog() {
-  try {
-    await loadPage();
-  } catch (error) {
-    warn(error);
-  }
+export function showCatalog() {
+  return shown(loadPage);
 }
 
 async function loadPage() {

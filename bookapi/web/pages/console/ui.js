@@ -67,6 +67,15 @@ export async function busy(button, work, onError = () => {}) {
   }
 }
 
+/** Run `work` (a view loading its data), showing a failure instead of raising it. */
+export async function shown(work) {
+  try {
+    await work();
+  } catch (error) {
+    warn(error);
+  }
+}
+
 /** The form's named fields as trimmed strings (empty ones left out). */
 export function fields(form) {
   const values = {};

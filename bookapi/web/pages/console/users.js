@@ -3,7 +3,7 @@
 "use strict";
 
 import { call, currentSession } from "./api.js";
-import { $, busy, h, tell, turnPage, warn } from "./ui.js";
+import { $, busy, h, shown, tell, turnPage } from "./ui.js";
 
 const PAGE_SIZE = 20;
 const list = { cursors: [null], page: 0, q: "" };
@@ -58,12 +58,8 @@ async function loadPage() {
   $("users-previous").disabled = list.page === 0;
 }
 
-export async function showUsers() {
-  try {
-    await loadPage();
-  } catch (error) {
-    warn(error);
-  }
+export function showUsers() {
+  return shown(loadPage);
 }
 
 export function wireUsers() {
