@@ -9,6 +9,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from bookapi.serve import return_freed_memory
 from devstack import DevStackError, free_port
 from devstack.launch import api_argv, celery_argv, launch, wait_until_answering, worker_arguments
 from settings import PROJECT_DIR
@@ -131,6 +132,30 @@ def start_bare_asgi(env: dict[str, str], log_dir: Path) -> Served:
     argv += ["--workers", "1", "--loop", "uvloop", "bench.peers.bare_asgi:app"]
     served = start("bare-asgi", argv, env, log_dir, port)
     wait_until_serving(served, "/api/v1/books?tag=fiction&limit=20")
+    return served
+
+
+def bare_listeners_argv(server: str, port: int) -> list[str]:
+    """The floor for websocket listeners on `server`, with two workers as the scale stage."""
+    app = "bench.peers.bare_listeners:app"
+    if server == "uvicorn":
+        return [str(BIN / "uvicorn"), app, "--port", str(port), "--workers", "2"]
+    if server == "hypercorn":
+        return [str(BIN / "hypercorn"), app, "-b", f"127.0.0.1:{port}", "-w", "2"]
+    return [str(BIN / "granian"), "--interface", "asgi", "--port", str(port), "--workers", "2", app]
+
+
+def start_bare_listeners(env: dict[str, str], log_dir: Path, server: str, signal: Path) -> Served:
+    """Configured as `python -m bookapi.serve` runs `server`: uvloop, and (Granian) the same
+    allocator setting, so the difference is the app's."""
+    port = free_port()
+    argv = bare_listeners_argv(server, port)
+    argv += ["--loop", "uvloop"] if server != "hypercorn" else ["-k", "uvloop"]
+    served_env = {**env, "BENCH_FINISH_FILE": str(signal)}
+    if server == "granian":
+        return_freed_memory(served_env)
+    served = start(f"bare-listeners-{server}", argv, served_env, log_dir, port)
+    wait_until_serving(served, "/")
     return served
 
 

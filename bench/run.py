@@ -50,6 +50,7 @@ from bench.scale import (
     api_rss_mb,
     follow_listeners,
     hold_connections,
+    listener_floor,
     settle,
     start_two_workers,
 )
@@ -410,19 +411,32 @@ def scale_lines(scale: ScaleResult) -> list[str]:
             f"{held.rps:,.0f} req/s, p99 {held.p99_ms:.0f} ms, failures {held.failures}"
         )
     if scale.fan is not None:
-        fan = scale.fan
-        lines.append(
-            f"  {fan.listeners:,} websocket listeners on one job: {fan.complete:,} complete; "
-            f"503 refusals {fan.refused_503}; other failures {fan.other_failures}; "
-            f"p99 spread of finished {fan.finished_spread_p99_ms:.0f} ms"
-        )
-        lines.append(
-            f"  API RSS {scale.rss_before_mb:.0f} MB before, {scale.rss_open_mb:.0f} MB with every "
-            f"listener open ({scale.kb_per_listener:.0f} KB each), {scale.rss_after_mb:.0f} MB "
-            f"{scale.settle_seconds:.0f} s after they closed "
-            f"({(scale.rss_after_mb / scale.rss_before_mb - 1) * 100:+.0f}%)"
-        )
+        lines += listener_lines(scale, "websocket listeners on one job")
+    floor = scale.floor
+    if floor is not None and floor.fan is not None:
+        lines += [
+            f"  the floor: a bare ASGI listener on {floor.server}, two workers, no framework:"
+        ]
+        lines += listener_lines(floor, "bare listeners")
+        if floor.kb_per_listener > 0:
+            multiple = scale.kb_per_listener / floor.kb_per_listener
+            lines.append(f"  bookapi's memory per open listener: {multiple:.2f}x the floor's")
     return lines
+
+
+def listener_lines(scale: ScaleResult, what: str) -> list[str]:
+    """How the listeners fared, and the server processes' memory before, during and after."""
+    assert scale.fan is not None
+    fan = scale.fan
+    return [
+        f"  {fan.listeners:,} {what}: {fan.complete:,} complete; "
+        f"503 refusals {fan.refused_503}; other failures {fan.other_failures}; "
+        f"p99 spread of finished {fan.finished_spread_p99_ms:.0f} ms",
+        f"  RSS {scale.rss_before_mb:.0f} MB before, {scale.rss_open_mb:.0f} MB with every "
+        f"listener open ({scale.kb_per_listener:.0f} KB each), {scale.rss_after_mb:.0f} MB "
+        f"{scale.settle_seconds:.0f} s after they closed "
+        f"({(scale.rss_after_mb / scale.rss_before_mb - 1) * 100:+.0f}%)",
+    ]
 
 
 def fanout_line(fan: FanoutResult) -> str:
@@ -491,6 +505,9 @@ def main() -> int:
             fan = run_fanout(env, args.listeners, logs)
         if "scale" not in skip:
             scale = run_scale(env, args, ids_file, logs)
+            scale.floor = listener_floor(
+                env, logs, args.scale_server, args.scale_listeners, args.settle_seconds
+            )
     finally:
         for server in servers:
             server.stop()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bench.fanout import FanoutResult, connect_all, summarise
 from bench.load import LoadResult, measure
-from bench.processes import Served, descendants, start_bookapi
+from bench.processes import Served, descendants, start_bare_listeners, start_bookapi
 
 
 @dataclass
@@ -24,6 +24,7 @@ class ScaleResult:
     rss_after_mb: float
     settle_seconds: float
     server: str = "granian"
+    floor: ScaleResult | None = None  # the same listeners on a bare ASGI app, same server
 
     @property
     def kb_per_listener(self) -> float:
@@ -72,3 +73,29 @@ def settle(served: Served, seconds: float) -> float:
 
 def start_two_workers(env: dict[str, str], logs: Path, server: str = "granian") -> Served:
     return start_bookapi(env, logs, server=server, workers=2, name=f"bookapi-{server}-2-workers")
+
+
+async def follow_bare_listeners(
+    served: Served, count: int, signal: Path
+) -> tuple[FanoutResult, float]:
+    """`count` listeners on the bare floor app, told to finish once all are open."""
+    listeners, tasks = await connect_all(f"ws://127.0.0.1:{served.port}/listen", "", count)
+    open_mb = api_rss_mb(served)
+    signal.touch()
+    await asyncio.wait_for(asyncio.gather(*tasks), 300)
+    return summarise(listeners), open_mb
+
+
+def listener_floor(
+    env: dict[str, str], logs: Path, server: str, count: int, settle_seconds: float
+) -> ScaleResult:
+    """What `server` itself costs per open listener, and keeps after they close."""
+    signal = logs / f"finish-{server}"
+    served = start_bare_listeners(env, logs, server, signal)
+    try:
+        before = api_rss_mb(served)
+        fan, open_mb = asyncio.run(follow_bare_listeners(served, count, signal))
+        after = settle(served, settle_seconds)
+        return ScaleResult(None, fan, before, open_mb, after, settle_seconds, server)
+    finally:
+        served.stop()
