@@ -520,6 +520,8 @@ def main() -> int:
         failed += fan.listeners - fan.complete
     if scale is not None and scale.fan is not None and scale.keep_alive is not None:
         failed += scale.fan.listeners - scale.fan.complete + scale.keep_alive.failures
+    if scale is not None and scale.floor is not None and scale.floor.fan is not None:
+        failed += scale.floor.fan.listeners - scale.floor.fan.complete  # the floor must work too
     if failed:
         print(f"\n{failed} requests or listeners failed", file=sys.stderr)
     return 1 if failed else 0
