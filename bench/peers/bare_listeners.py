@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 POLL_SECONDS = 0.05
+CLOSE_WAIT_SECONDS = 5.0
 SNAPSHOT = '{"type": "snapshot"}'
 ENDING = ('{"type": "progress"}', '{"type": "finished"}')
 
@@ -51,6 +52,9 @@ async def listener(receive: Any, send: Any) -> None:
         for text in ENDING:
             await send({"type": "websocket.send", "text": text})
         await send({"type": "websocket.close", "code": 1000})
+        # The pending receive ends with the client's close, as a framework's would: a
+        # receive cancelled instead left Granian holding the connection's memory.
+        await asyncio.wait({pending}, timeout=CLOSE_WAIT_SECONDS)
     for task in (pending, finish):
         task.cancel()
         with suppress(asyncio.CancelledError):

@@ -23,6 +23,12 @@ class RedisNames:
         """Announces changed books (comma-separated ids) to the API processes' caches."""
         return f"{self.prefix}book-changes"
 
+    @property
+    def token_endings_channel(self) -> str:
+        """Announces tokens that may no longer be used (a logout, an account's new token
+        generation), so every API process closes the websockets opened with them."""
+        return f"{self.prefix}token-endings"
+
     def rate_limit(self, limit: str, subject: str) -> str:
         """The counter of `limit` for `subject` (a client address, an email)."""
         return f"{self.prefix}ratelimit:{limit}:{subject}"

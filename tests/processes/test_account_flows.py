@@ -1,12 +1,18 @@
 """Accounts across real processes: a reset asked of one API process is mailed by a Celery
 worker through a real SMTP server, redeemed at another API process, and ends the account's
-earlier tokens in every process at once; so does disabling the account."""
+earlier tokens in every process at once; so does disabling the account, which also closes
+the account's websocket open at the other process."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from pathlib import Path
+
+import pytest
+import websockets
+from websockets.exceptions import ConnectionClosed
 
 from devstack.mailbox import Mailbox
 from settings import TestingConfig
@@ -73,6 +79,11 @@ async def test_disabling_in_one_process_ends_the_tokens_the_other_accepted(
         admin = post(first, "/api/v1/auth/refresh", None, admin["refresh_token"]).body
         assert admin["access_token"], "a token that says admin"
         assert me(second, eve["access_token"]) == 200
+        export = post(first, "/api/v1/exports", {"format": "csv"}, eve["access_token"]).body
+        socket = await websockets.connect(
+            f"ws://{second.removeprefix('http://')}/api/v1/jobs/{export['id']}/events",
+            additional_headers={"Authorization": f"Bearer {eve['access_token']}"},
+        )
         changed = call(
             first,
             "PATCH",
@@ -82,3 +93,9 @@ async def test_disabling_in_one_process_ends_the_tokens_the_other_accepted(
         )
         assert changed.status == 200, changed
         assert me(second, eve["access_token"]) == 401
+        # The socket the other process had accepted closes too, at once (no worker runs the
+        # export, so nothing else would end it).
+        assert await asyncio.wait_for(socket.recv(), 5)
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(socket.recv(), 5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008

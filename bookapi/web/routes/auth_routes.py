@@ -42,7 +42,8 @@ from ..security.guard import (
     unauthorized,
     verified_claims,
 )
-from ..security.revocation import REVOKED, SUPERSEDED, claimed_generation, revoke, revoke_once
+from ..security.revocation import REVOKED, SUPERSEDED, revoke, revoke_once
+from ..security.token_endings import claimed_generation
 from ..security.tokens import issue_token_pair
 from ..services.app_services import get_db, get_redis, redis_names
 from ..services.job_queue import NOT_QUEUED, broker_unavailable, send_task

@@ -16,11 +16,13 @@ from ...domain.jobs.job_schemas import job_json
 from ...domain.jobs.records import TERMINAL_STATES, StoredJob
 from ...observability.metrics import WEBSOCKET_LISTENERS
 from ...storage.mongo import MONGO_TOO_SLOW, MONGO_UNAVAILABLE
+from ...storage.redis_store import REDIS_UNAVAILABLE
 from ..http.ids import visible_job_since
 from ..http.paths import API_PREFIX
 from ..http.problems import APIError
-from ..security.guard import Caller, authenticate, caller_from_claims
-from ..services.app_services import app_services, get_db, settings
+from ..security.guard import Caller, authenticate, caller_from_claims, unauthorized
+from ..security.revocation import refusal
+from ..services.app_services import app_services, get_db, get_redis, settings
 from ..services.event_hub import Listener
 from ..services.going_away import GOING_AWAY
 
@@ -67,14 +69,32 @@ async def reread(job: StoredJob) -> StoredJob:
     return fresh or job
 
 
+async def still_allowed(listener: Listener) -> None:
+    """Refuse (closed with 1008) once the socket's token may no longer be used: ended in any
+    process (a logout, a password change...), or found so when checked again."""
+    if listener.token_ended:
+        raise unauthorized("The token this socket was opened with may no longer be used.")
+    if listener.recheck_token and listener.claims is not None:
+        try:
+            reason = await refusal(get_redis(), listener.claims)
+        except REDIS_UNAVAILABLE as error:
+            log.warning("could not check a websocket's token again: %s", error)
+            return  # checked again at the next wake
+        listener.recheck_token = False
+        if reason is not None:
+            raise unauthorized(reason)
+
+
 async def stream(job: StoredJob, listener: Listener) -> None:
     """The snapshot of `job` (read after `listener` subscribed), then its events."""
+    await still_allowed(listener)  # an ending heard while the job was read
     await websocket.send_json({"type": "snapshot", "job": job_json(job)})
     if job["state"] in TERMINAL_STATES:
         return  # a late listener: the snapshot already tells the outcome
     done = job["progress"]["done"]
     while True:
         event = await listener.next(POLL_SECONDS)
+        await still_allowed(listener)
         kind = event.fields.get("type") if event else None
         if event is not None and kind == "finished" and "job" in event.fields:
             await websocket.send(event.text)  # the worker sent the ended job along
@@ -147,11 +167,14 @@ async def follow_job(job_id: str) -> None:
         with app_services().job_events.listening(job_id) as listener:
             if caller is None:
                 raise NotFoundError("job")
-            job = await visible_job_since(job_id, caller, time.monotonic() - POLL_FRESHNESS_SECONDS)
-            if not accepted:
-                await websocket.accept()
-                accepted = True
-            await stream(job, listener)
+            with app_services().open_sockets.opened(listener, caller.claims):
+                job = await visible_job_since(
+                    job_id, caller, time.monotonic() - POLL_FRESHNESS_SECONDS
+                )
+                if not accepted:
+                    await websocket.accept()
+                    accepted = True
+                await stream(job, listener)
     except (APIError, NotFoundError) as error:
         if with_status and not accepted:
             raise  # refused with its status, before the handshake completes

@@ -8,12 +8,14 @@ and a refresh checks it there, so a Redis that lost its data can revive no refre
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
 from redis.asyncio import Redis
 
 from ..services.app_services import redis_names, settings
+from .token_endings import Ending, claimed_generation, generation_ending, token_ending
 
 REVOKED = "The token has been revoked."
 SUPERSEDED = (
@@ -35,15 +37,17 @@ def _ttl(claims: dict[str, Any]) -> int:
     return max(int(claims["exp"] - time.time()) + 1, 1)
 
 
-def claimed_generation(claims: dict[str, Any]) -> int:
-    """The token generation a token was issued in (0 for tokens from before generations)."""
-    extra = claims.get("user_claims")
-    generation = extra.get("gen", 0) if isinstance(extra, dict) else 0
-    return generation if isinstance(generation, int) else 0
-
-
 async def revoke(redis: Redis, claims: dict[str, Any]) -> None:
+    """Refuse this token from now on (a logout); its open websockets close."""
     await redis.set(redis_names().revoked_token(claims["jti"]), "1", ex=_ttl(claims))
+    await announce(redis, token_ending(claims))
+
+
+async def announce(redis: Redis, ending: Ending) -> None:
+    """Tell every API process about an ending (web/services/open_sockets.py). Best effort:
+    the ending is stored already, and a process that misses it re-checks its sockets when
+    its subscription comes back."""
+    await redis.publish(redis_names().token_endings_channel, json.dumps(ending))
 
 
 async def revoke_once(redis: Redis, claims: dict[str, Any]) -> bool:
@@ -75,3 +79,4 @@ async def end_earlier_tokens(redis: Redis, user_id: str, generation: int) -> Non
     await redis.eval(
         RAISE_GENERATION, 1, redis_names().token_generation(user_id), str(generation), str(keep)
     )
+    await announce(redis, generation_ending(user_id, generation))

@@ -34,6 +34,7 @@ from .book_cache import BookCache
 from .connections import Connections, IndexBuilder
 from .event_hub import JobEventHub
 from .going_away import ShutdownState, SigtermRelay
+from .open_sockets import OpenSockets
 from .pubsub import PubSubHub
 from .redis_primary import RedisPrimaryWatch
 from .shared_reads import SharedReads
@@ -50,6 +51,7 @@ class AppServices:
         self.signing_keys = SigningKeys.from_settings(settings)
         self.book_cache = BookCache(settings.BOOK_CACHE_ENTRIES, settings.BOOK_CACHE_SECONDS)
         self.job_events = JobEventHub()
+        self.open_sockets = OpenSockets()
         self.job_reads: SharedReads[StoredJob | None] = SharedReads()
         self.shutdown = ShutdownState()
         self.sigterm_relay = SigtermRelay(self.shutdown)
@@ -77,7 +79,9 @@ class AppServices:
         hub = PubSubHub(self.settings, self._connections.sentinel)
         hub.handle(self.redis_names.job_events_channel, self.job_events.dispatch)
         hub.handle(self.redis_names.book_changes_channel, self.book_cache.forget_announced)
+        hub.handle(self.redis_names.token_endings_channel, self.open_sockets.on_announcement)
         hub.on_connected.append(self.book_cache.on_subscribed)
+        hub.on_connected.append(self.open_sockets.on_resubscribed)
         hub.on_disconnected.append(self.book_cache.on_unsubscribed)
         hub.start()
         self._pubsub = hub

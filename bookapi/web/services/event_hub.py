@@ -30,13 +30,37 @@ class JobEvent:
     text: str
 
 
+# What wakes a socket's loop besides the job's events (never sent to the client).
+TOKEN_ENDED = JobEvent({"type": "token-ended"}, "")
+RECHECK = JobEvent({"type": "recheck-token"}, "")
+
+
 class Listener:
     """The events of one job for one websocket."""
 
     def __init__(self, maxsize: int = LISTENER_QUEUE_SIZE) -> None:
         self.queue: asyncio.Queue[JobEvent] = asyncio.Queue(maxsize)
+        # The token the socket was opened with (services/open_sockets.py), whether it has
+        # been ended, and whether it must be checked again (endings may have been missed).
+        self.claims: dict[str, Any] | None = None
+        self.token_ended = False
+        self.recheck_token = False
+
+    def end_token(self) -> None:
+        """The socket's token may no longer be used: wake the socket's loop to close it."""
+        self.token_ended = True
+        while not self.queue.empty():
+            self.queue.get_nowait()  # nothing more is sent
+        self.queue.put_nowait(TOKEN_ENDED)
+
+    def check_token_again(self) -> None:
+        """Endings may have been missed: check the token at once (the loop wakes for it)."""
+        self.recheck_token = True
+        self.offer(RECHECK)
 
     def offer(self, event: JobEvent) -> None:
+        if self.token_ended:
+            return
         if self.queue.full():
             self.queue.get_nowait()  # the oldest: progress that later events supersede
         self.queue.put_nowait(event)
