@@ -31,7 +31,7 @@ from pymongo import MongoClient
 from pymongo.cursor import Cursor
 
 from bench.compare import compare
-from bench.fanout import FanoutResult, connect_all, summarise
+from bench.fanout import FanoutResult, connect_all, summarise, until_all_done
 from bench.imports import ImportResult, measure_imports
 from bench.load import LoadResult, measure, warm_up
 from bench.processes import (
@@ -277,7 +277,7 @@ async def fanout(
     listeners, tasks = await connect_all(url, token, count)
     worker = start_worker(env, logs)  # only now: every listener is waiting for the job
     try:
-        await asyncio.wait_for(asyncio.gather(*tasks), 180)
+        await until_all_done(tasks, 180)
     finally:
         worker.terminate()
         worker.wait(30)

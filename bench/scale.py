@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.fanout import FanoutResult, connect_all, summarise
+from bench.fanout import FanoutResult, connect_all, summarise, until_all_done
 from bench.load import LoadResult, measure
 from bench.processes import Served, descendants, start_bare_listeners, start_bookapi
 
@@ -62,7 +62,7 @@ async def follow_listeners(
     listeners, tasks = await connect_all(url, token, count)
     open_mb = api_rss_mb(served)
     start_worker()  # only now: every listener is waiting for the job
-    await asyncio.wait_for(asyncio.gather(*tasks), 300)
+    await until_all_done(tasks, 300)
     return summarise(listeners), open_mb
 
 
@@ -82,7 +82,7 @@ async def follow_bare_listeners(
     listeners, tasks = await connect_all(f"ws://127.0.0.1:{served.port}/listen", "", count)
     open_mb = api_rss_mb(served)
     signal.touch()
-    await asyncio.wait_for(asyncio.gather(*tasks), 300)
+    await until_all_done(tasks, 300)
     return summarise(listeners), open_mb
 
 

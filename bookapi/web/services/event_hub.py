@@ -1,9 +1,9 @@
 """Live job events: the websocket listeners of each job in this process.
 
 Workers publish every job's events on one channel; the process's pub/sub hub hands each
-event to the listeners of that job. A listener's queue is bounded and, when
-full, drops its oldest progress event: a slow websocket falls behind on progress (which
-the next event supersedes anyway) but never stalls the others or grows without bound.
+event to the listeners of that job. What a listener has not sent yet is bounded, and a
+progress event replaces an unsent one: a slow websocket sends the newest progress instead
+of working through stale ones, and never stalls the others or grows without bound.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,10 +36,17 @@ RECHECK = JobEvent({"type": "recheck-token"}, "")
 
 
 class Listener:
-    """The events of one job for one websocket."""
+    """The events of one job for one websocket, not yet sent.
+
+    Progress is a level, not a log: a progress event that finds the last one still unsent
+    takes its place, so a socket that has fallen behind (10,000 listeners on two processes
+    cannot all keep up with an import's ten progress events a second) is at most one
+    progress behind, and its `finished` waits behind no backlog."""
 
     def __init__(self, maxsize: int = LISTENER_QUEUE_SIZE) -> None:
-        self.queue: asyncio.Queue[JobEvent] = asyncio.Queue(maxsize)
+        self.maxsize = maxsize
+        self.pending: deque[JobEvent] = deque()
+        self.waiter: asyncio.Future[None] | None = None
         # The token the socket was opened with (services/open_sockets.py), whether it has
         # been ended, and whether it must be checked again (endings may have been missed).
         self.claims: dict[str, Any] | None = None
@@ -49,33 +56,50 @@ class Listener:
     def end_token(self) -> None:
         """The socket's token may no longer be used: wake the socket's loop to close it."""
         self.token_ended = True
-        while not self.queue.empty():
-            self.queue.get_nowait()  # nothing more is sent
-        self.queue.put_nowait(TOKEN_ENDED)
+        self.pending.clear()  # nothing more is sent
+        self._put(TOKEN_ENDED)
 
     def check_token_again(self) -> None:
         """Endings may have been missed: check the token at once (the loop wakes for it)."""
         self.recheck_token = True
         self.offer(RECHECK)
 
-    def offer(self, event: JobEvent) -> None:
+    def offer(self, event: JobEvent) -> bool:
+        """Queue `event` for the socket; False if the socket takes no more."""
         if self.token_ended:
-            return
-        if self.queue.full():
-            self.queue.get_nowait()  # the oldest: progress that later events supersede
-        self.queue.put_nowait(event)
+            return False
+        pending = self.pending
+        if pending and is_progress(event) and is_progress(pending[-1]):
+            pending[-1] = event  # the newer level replaces the unsent one
+            return True
+        if len(pending) >= self.maxsize:
+            pending.popleft()  # the oldest (bounded whatever arrives)
+        self._put(event)
+        return True
+
+    def _put(self, event: JobEvent) -> None:
+        self.pending.append(event)
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
 
     async def next(self, timeout: float) -> JobEvent | None:
         """The next event, or None if none came within `timeout` seconds."""
-        if not self.queue.empty():
-            return self.queue.get_nowait()
-        # asyncio.timeout, not wait_for: on Python 3.11 wait_for wraps the wait in a task of
-        # its own, a task per event per listener, which showed in the fan-out profile.
-        try:
-            async with asyncio.timeout(timeout):
-                return await self.queue.get()
-        except TimeoutError:
-            return None
+        if not self.pending:
+            self.waiter = asyncio.get_running_loop().create_future()
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for wraps the wait in a task
+            # of its own, a task per event per listener, which showed in the fan-out profile.
+            try:
+                async with asyncio.timeout(timeout):
+                    await self.waiter
+            except TimeoutError:
+                return None
+            finally:
+                self.waiter = None
+        return self.pending.popleft()
+
+
+def is_progress(event: JobEvent) -> bool:
+    return event.fields.get("type") == "progress"
 
 
 class JobEventHub:
