@@ -85,14 +85,11 @@ async def until_all_done(tasks: list[asyncio.Task[None]], timeout: float) -> Non
     """Wait for every listener, with this client's collector off meanwhile: a full collection
     over 10,000 sockets' objects stops this process for hundreds of milliseconds, which
     would be measured as the server's spread of `finished`."""
-    gc.collect()
-    gc.freeze()
     gc.disable()
     try:
         await asyncio.wait_for(asyncio.gather(*tasks), timeout)
     finally:
         gc.enable()
-        gc.unfreeze()
 
 
 def summarise(listeners: list[Listener]) -> FanoutResult:

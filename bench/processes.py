@@ -136,21 +136,23 @@ def start_bare_asgi(env: dict[str, str], log_dir: Path) -> Served:
 
 
 def bare_listeners_argv(server: str, port: int) -> list[str]:
-    """The floor for websocket listeners on `server`, with two workers as the scale stage."""
+    """The floor for websocket listeners on `server`, with two workers and uvloop, as the
+    scale stage serves bookapi."""
     app = "bench.peers.bare_listeners:app"
     if server == "uvicorn":
-        return [str(BIN / "uvicorn"), app, "--port", str(port), "--workers", "2"]
+        uvicorn = [str(BIN / "uvicorn"), app, "--port", str(port)]
+        return [*uvicorn, "--workers", "2", "--loop", "uvloop"]
     if server == "hypercorn":
-        return [str(BIN / "hypercorn"), app, "-b", f"127.0.0.1:{port}", "-w", "2"]
-    return [str(BIN / "granian"), "--interface", "asgi", "--port", str(port), "--workers", "2", app]
+        return [str(BIN / "hypercorn"), app, "-b", f"127.0.0.1:{port}", "-w", "2", "-k", "uvloop"]
+    granian = [str(BIN / "granian"), "--interface", "asgi", "--port", str(port)]
+    return [*granian, "--workers", "2", "--loop", "uvloop", app]
 
 
 def start_bare_listeners(env: dict[str, str], log_dir: Path, server: str, signal: Path) -> Served:
-    """Configured as `python -m bookapi.serve` runs `server`: uvloop, and (Granian) the same
-    allocator setting, so the difference is the app's."""
+    """Configured as `python -m bookapi.serve` runs `server` (for Granian, the same allocator
+    setting), so the difference is the app's."""
     port = free_port()
     argv = bare_listeners_argv(server, port)
-    argv += ["--loop", "uvloop"] if server != "hypercorn" else ["-k", "uvloop"]
     served_env = {**env, "BENCH_FINISH_FILE": str(signal)}
     if server == "granian":
         return_freed_memory(served_env)

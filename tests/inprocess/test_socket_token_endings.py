@@ -5,7 +5,9 @@ ending travels through real Redis pub/sub, as it would to every other API proces
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from typing import Any, cast
 
 import pytest
 from quart import Quart
@@ -19,6 +21,7 @@ from bookapi.web.services.app_services import services_of
 from tests.helpers import API, AUTH, PASSWORD, bearer, login, register, trusted_cache
 
 CLOSE_WITHIN_SECONDS = 5
+Socket = AbstractAsyncContextManager[Any]  # what the test client's websocket is used as
 
 
 async def signed_in(client: Client, email: str) -> tuple[str, str]:
@@ -35,6 +38,21 @@ async def queued_job_url(app: Quart, owner_id: str) -> str:
     await job_repository.insert_job(services_of(app).connections.db, job)
     await trusted_cache(app)  # the process's pub/sub subscription is live
     return f"{API}/jobs/{job['_id']}/events"
+
+
+@asynccontextmanager
+async def listening(client: Client, *opened_with: tuple[str, str]) -> AsyncIterator[list[Any]]:
+    """A socket per (url, token), each past its snapshot."""
+    async with AsyncExitStack() as stack:
+        sockets = [
+            await stack.enter_async_context(
+                cast(Socket, client.websocket(url, headers=bearer(token)))
+            )
+            for url, token in opened_with
+        ]
+        for socket in sockets:
+            assert '"snapshot"' in str(await socket.receive())
+        yield sockets
 
 
 async def closed_code(socket: Any) -> int:
@@ -56,12 +74,7 @@ async def test_a_logout_closes_the_sockets_of_that_token_only(app: Quart, client
     laptop, user_id = await signed_in(client, "ada@example.com")
     phone, _ = await signed_in(client, "ada@example.com")
     url = await queued_job_url(app, user_id)
-    async with (
-        client.websocket(url, headers=bearer(laptop)) as on_laptop,
-        client.websocket(url, headers=bearer(phone)) as on_phone,
-    ):
-        for socket in (on_laptop, on_phone):
-            assert '"snapshot"' in str(await socket.receive())
+    async with listening(client, (url, laptop), (url, phone)) as (on_laptop, on_phone):
         assert (await client.post(f"{AUTH}/logout", headers=bearer(laptop))).status_code == 204
         assert await closed_code(on_laptop) == 1008
         assert await still_open(on_phone), "another token of the account was not ended"
@@ -74,12 +87,7 @@ async def test_a_password_change_closes_every_socket_of_the_account(
     other, bobs_id = await signed_in(client, "bob@example.com")
     url = await queued_job_url(app, user_id)
     bobs_url = await queued_job_url(app, bobs_id)
-    async with (
-        client.websocket(url, headers=bearer(laptop)) as adas,
-        client.websocket(bobs_url, headers=bearer(other)) as bobs,
-    ):
-        for socket in (adas, bobs):
-            assert '"snapshot"' in str(await socket.receive())
+    async with listening(client, (url, laptop), (bobs_url, other)) as (adas, bobs):
         change = await client.post(
             f"{AUTH}/password",
             json={"current_password": PASSWORD, "new_password": "a much longer new password"},
@@ -109,8 +117,7 @@ async def test_an_ending_missed_while_unsubscribed_is_found_when_the_subscriptio
     token, user_id = await signed_in(client, "ada@example.com")
     url = await queued_job_url(app, user_id)
     services = services_of(app)
-    async with client.websocket(url, headers=bearer(token)) as socket:
-        assert '"snapshot"' in str(await socket.receive())
+    async with listening(client, (url, token)) as (socket,):
         # Revoked in Redis while this process heard nothing (its subscription was down).
         claims = next(iter(services.open_sockets.by_user[user_id])).claims
         assert claims is not None

@@ -38,9 +38,11 @@ def _ttl(claims: dict[str, Any]) -> int:
 
 
 async def revoke(redis: Redis, claims: dict[str, Any]) -> None:
-    """Refuse this token from now on (a logout); its open websockets close."""
+    """Refuse this token from now on (a logout); the websockets opened with it (access
+    tokens only: a websocket takes no other) close."""
     await redis.set(redis_names().revoked_token(claims["jti"]), "1", ex=_ttl(claims))
-    await announce(redis, token_ending(claims))
+    if claims.get("type") == "access":
+        await announce(redis, token_ending(claims))
 
 
 async def announce(redis: Redis, ending: Ending) -> None:

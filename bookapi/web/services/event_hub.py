@@ -64,18 +64,17 @@ class Listener:
         self.recheck_token = True
         self.offer(RECHECK)
 
-    def offer(self, event: JobEvent) -> bool:
-        """Queue `event` for the socket; False if the socket takes no more."""
+    def offer(self, event: JobEvent) -> None:
+        """Queue `event` for the socket (unless its token has ended: it takes no more)."""
         if self.token_ended:
-            return False
+            return
         pending = self.pending
         if pending and is_progress(event) and is_progress(pending[-1]):
             pending[-1] = event  # the newer level replaces the unsent one
-            return True
+            return
         if len(pending) >= self.maxsize:
             pending.popleft()  # the oldest (bounded whatever arrives)
         self._put(event)
-        return True
 
     def _put(self, event: JobEvent) -> None:
         self.pending.append(event)
@@ -102,6 +101,15 @@ def is_progress(event: JobEvent) -> bool:
     return event.fields.get("type") == "progress"
 
 
+def forget_listener(index: dict[str, set[Listener]], key: str, listener: Listener) -> None:
+    """Drop `listener` from the set of `key` in `index`, and the key once its set is empty."""
+    listeners = index.get(key)
+    if listeners is not None:
+        listeners.discard(listener)
+        if not listeners:
+            del index[key]
+
+
 class JobEventHub:
     """The listeners of each job in this process, fed from the shared pub/sub hub."""
 
@@ -114,11 +122,7 @@ class JobEventHub:
         return listener
 
     def unsubscribe(self, job_id: str, listener: Listener) -> None:
-        listeners = self.listeners.get(job_id)
-        if listeners is not None:
-            listeners.discard(listener)
-            if not listeners:
-                del self.listeners[job_id]
+        forget_listener(self.listeners, job_id, listener)
 
     @contextmanager
     def listening(self, job_id: str) -> Iterator[Listener]:

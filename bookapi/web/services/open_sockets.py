@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..security.token_endings import Ending, ends, parse_ending
-from .event_hub import Listener
+from .event_hub import Listener, forget_listener
 
 RECENT_SECONDS = 10.0
 log = logging.getLogger(__name__)
@@ -42,11 +42,7 @@ class OpenSockets:
         try:
             yield
         finally:
-            sockets = self.by_user.get(user_id)
-            if sockets is not None:
-                sockets.discard(listener)
-                if not sockets:
-                    del self.by_user[user_id]
+            forget_listener(self.by_user, user_id, listener)
 
     def _recent(self) -> deque[tuple[float, Ending]]:
         oldest = time.monotonic() - RECENT_SECONDS
