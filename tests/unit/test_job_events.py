@@ -24,7 +24,18 @@ async def test_a_slow_listener_neither_stalls_a_fast_one_nor_falls_behind() -> N
     hub.dispatch(json.dumps({"job_id": "j", "type": "finished"}))
     assert seen == list(range(1000)), "a listener that keeps up misses nothing"
     backlog = [event.fields for event in slow.pending]
+    # It never had a progress: it still gets one before the end.
     assert backlog == [{"type": "progress", "done": 999, "total": 1000}, {"type": "finished"}]
+
+
+async def test_once_a_listener_had_progress_finished_takes_an_unsent_ones_place() -> None:
+    hub = JobEventHub()
+    listener = hub.subscribe("j")
+    hub.dispatch(progress(1))
+    assert await listener.next(timeout=1) is not None
+    hub.dispatch(progress(2))  # not sent yet when the job ends
+    hub.dispatch(json.dumps({"job_id": "j", "type": "finished"}))
+    assert [event.fields for event in listener.pending] == [{"type": "finished"}]
 
 
 async def test_a_listener_stays_bounded_whatever_arrives() -> None:

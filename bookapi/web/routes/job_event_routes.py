@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 
 from quart import Blueprint, websocket
@@ -20,6 +21,7 @@ from ...storage.redis_store import REDIS_UNAVAILABLE
 from ..http.ids import visible_job_since
 from ..http.paths import API_PREFIX
 from ..http.problems import APIError
+from ..middleware.websocket_denials import SERVER_SEND
 from ..security.guard import Caller, authenticate, caller_from_claims, unauthorized
 from ..security.revocation import refusal
 from ..services.app_services import app_services, get_db, get_redis, settings
@@ -85,10 +87,24 @@ async def still_allowed(listener: Listener) -> None:
             raise unauthorized(reason)
 
 
+def event_sender() -> Callable[[str], Awaitable[None]]:
+    """What sends the job's events once the socket is accepted: the server's own send where
+    the edge left it (see `middleware/websocket_denials.py`), else Quart's."""
+    send = websocket.scope.get(SERVER_SEND)
+    if send is None:
+        return websocket.send
+
+    async def send_text(text: str) -> None:
+        await send({"type": "websocket.send", "bytes": None, "text": text})
+
+    return send_text
+
+
 async def stream(job: StoredJob, listener: Listener) -> None:
     """The snapshot of `job` (read after `listener` subscribed), then its events."""
     await still_allowed(listener)  # an ending heard while the job was read
     await websocket.send_json({"type": "snapshot", "job": job_json(job)})
+    send_event = event_sender()
     if job["state"] in TERMINAL_STATES:
         return  # a late listener: the snapshot already tells the outcome
     done = job["progress"]["done"]
@@ -97,7 +113,7 @@ async def stream(job: StoredJob, listener: Listener) -> None:
         await still_allowed(listener)
         kind = event.fields.get("type") if event else None
         if event is not None and kind == "finished" and "job" in event.fields:
-            await websocket.send(event.text)  # the worker sent the ended job along
+            await send_event(event.text)  # the worker sent the ended job along
             return
         if event is None or kind == "finished":
             # Quiet for a while, or an end without the job: ask MongoDB.
@@ -107,7 +123,7 @@ async def stream(job: StoredJob, listener: Listener) -> None:
                 return
         elif kind == "progress" and event.fields.get("done", -1) >= done:
             done = event.fields["done"]
-            await websocket.send(event.text)
+            await send_event(event.text)
 
 
 @blueprint.websocket("/jobs/<job_id>/events")

@@ -41,7 +41,9 @@ class Listener:
     Progress is a level, not a log: a progress event that finds the last one still unsent
     takes its place, so a socket that has fallen behind (10,000 listeners on two processes
     cannot all keep up with an import's ten progress events a second) is at most one
-    progress behind, and its `finished` waits behind no backlog."""
+    progress behind, and its `finished` waits behind no backlog. Once the socket has had a
+    progress, `finished` (whose job carries the final progress) takes an unsent one's place
+    too: when a job ends, each of its sockets sends one message, not two."""
 
     def __init__(self, maxsize: int = LISTENER_QUEUE_SIZE) -> None:
         self.maxsize = maxsize
@@ -52,6 +54,7 @@ class Listener:
         self.claims: dict[str, Any] | None = None
         self.token_ended = False
         self.recheck_token = False
+        self.had_progress = False
 
     def end_token(self) -> None:
         """The socket's token may no longer be used: wake the socket's loop to close it."""
@@ -69,12 +72,16 @@ class Listener:
         if self.token_ended:
             return
         pending = self.pending
-        if pending and is_progress(event) and is_progress(pending[-1]):
+        if pending and is_progress(pending[-1]) and self.supersedes_progress(event):
             pending[-1] = event  # the newer level replaces the unsent one
             return
         if len(pending) >= self.maxsize:
             pending.popleft()  # the oldest (bounded whatever arrives)
         self._put(event)
+
+    def supersedes_progress(self, event: JobEvent) -> bool:
+        kind = event.fields.get("type")
+        return kind == "progress" or (kind == "finished" and self.had_progress)
 
     def _put(self, event: JobEvent) -> None:
         self.pending.append(event)
@@ -94,7 +101,10 @@ class Listener:
                 return None
             finally:
                 self.waiter = None
-        return self.pending.popleft()
+        event = self.pending.popleft()
+        if is_progress(event):
+            self.had_progress = True
+        return event
 
 
 def is_progress(event: JobEvent) -> bool:
