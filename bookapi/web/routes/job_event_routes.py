@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
+from typing import cast
 
 from quart import Blueprint, websocket
 
@@ -21,6 +22,7 @@ from ...storage.redis_store import REDIS_UNAVAILABLE
 from ..http.ids import visible_job_since
 from ..http.paths import API_PREFIX
 from ..http.problems import APIError
+from ..middleware.asgi_types import Send
 from ..middleware.websocket_denials import SERVER_SEND
 from ..security.guard import Caller, authenticate, caller_from_claims, unauthorized
 from ..security.revocation import refusal
@@ -90,7 +92,7 @@ async def still_allowed(listener: Listener) -> None:
 def event_sender() -> Callable[[str], Awaitable[None]]:
     """What sends the job's events once the socket is accepted: the server's own send where
     the edge left it (see `middleware/websocket_denials.py`), else Quart's."""
-    send = websocket.scope.get(SERVER_SEND)
+    send = cast("Send | None", websocket.scope.get(SERVER_SEND))
     if send is None:
         return websocket.send
 
