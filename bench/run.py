@@ -85,8 +85,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--listeners", type=int, default=1000)
     parser.add_argument(
         "--servers",
-        default="bookapi,bookapi-nocache,fastapi,fastapi-cache,litestar,flask,bare",
-        help="of: bookapi, bookapi-nocache (no read cache), fastapi (+ Motor), fastapi-cache "
+        default="bookapi,bookapi-nocache,bookapi-nocache-unbatched,fastapi,fastapi-cache,"
+        "litestar,flask,bare",
+        help="of: bookapi, bookapi-nocache (no read cache), bookapi-nocache-unbatched (and a "
+        "query per miss: BOOK_READ_BATCH=1), fastapi (+ Motor), fastapi-cache "
         "(+ AsyncMongoClient and a TTLCache of rendered bytes), litestar (+ its response "
         "cache), flask (+ Flask-PyMongo), bare (an ASGI callable answering from a dict)",
     )
@@ -207,6 +209,10 @@ def http_servers(args: argparse.Namespace) -> dict[str, Callable[[dict[str, str]
         "bookapi": bookapi_starter(bookapi_server),
         # The miss path: no read cache, every read goes to MongoDB.
         "bookapi-nocache": bookapi_starter(bookapi_server, BOOK_CACHE_ENTRIES="0"),
+        # The same with a query per miss, as FerretDB v1 is run (it scans for `$in`).
+        "bookapi-nocache-unbatched": bookapi_starter(
+            bookapi_server, BOOK_CACHE_ENTRIES="0", BOOK_READ_BATCH="1"
+        ),
         "fastapi": start_fastapi_peer,
         "fastapi-cache": start_fastapi_cached_peer,
         "litestar": start_litestar_peer,
@@ -371,12 +377,15 @@ def goal_lines(http: list[LoadResult]) -> list[str]:
         mine = by_key.get(("bookapi", route))
         if mine:
             lines.append(f"bookapi {route}: p99/p50 {mine.p99_ms / max(mine.p50_ms, 0.001):.1f}")
-        miss, fastapi = by_key.get(("bookapi-nocache", route)), by_key.get(("fastapi", route))
-        if miss and fastapi:
-            lines.append(
-                f"miss path (bookapi-nocache) {route}: CPU/req "
-                f"{ratio(miss.cpu_us_per_request, fastapi.cpu_us_per_request)} FastAPI + Motor's"
-            )
+        fastapi = by_key.get(("fastapi", route))
+        for name in ("bookapi-nocache", "bookapi-nocache-unbatched"):
+            miss = by_key.get((name, route))
+            if miss and fastapi:
+                lines.append(
+                    f"miss path ({name}) {route}: CPU/req "
+                    f"{ratio(miss.cpu_us_per_request, fastapi.cpu_us_per_request)}, req/s "
+                    f"{ratio(miss.rps, fastapi.rps)} FastAPI + Motor's"
+                )
     hit, revalidated = by_key.get(("bookapi", BY_ID)), by_key.get(("bookapi", REVALIDATION))
     if hit and revalidated:
         cpu = ratio(revalidated.cpu_us_per_request, hit.cpu_us_per_request)

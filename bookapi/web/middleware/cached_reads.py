@@ -77,8 +77,10 @@ class CachedReads:
         if hit is not None:
             return hit
         try:
-            db = self.services.connections.db
-            return await self.cache.book(book_id, lambda: read_rendered_book(db, ObjectId(book_id)))
+            batches = self.services.book_batches
+            return await self.cache.book(
+                book_id, lambda: read_rendered_book(batches, ObjectId(book_id))
+            )
         except Exception as error:  # a 404 or an outage: Quart renders it, as for any route
             scope[EDGE_FAILURE] = error
             return None

@@ -107,7 +107,7 @@ async def get_book(book_id: str) -> Response:
 
     object_id = parse_id(book_id, "book")
     rendered = await app_services().book_cache.book(
-        book_id, lambda: read_rendered_book(get_db(), object_id)
+        book_id, lambda: read_rendered_book(app_services().book_batches, object_id)
     )
     tag = rendered.etag
     if request.if_none_match.star_tag or request.if_none_match.contains_weak(tag.strip('"')):

@@ -30,6 +30,7 @@ from ...storage.mongo import MONGO_UNAVAILABLE, Database
 from ...storage.redis_names import RedisNames
 from ...storage.redis_store import REDIS_UNAVAILABLE, persistence_problem
 from ..security.signing_keys import SigningKeys
+from .book_batches import BookBatches
 from .book_cache import BookCache
 from .connections import Connections, IndexBuilder
 from .event_hub import JobEventHub
@@ -57,6 +58,7 @@ class AppServices:
         self.celery = celery
         self.signing_keys = SigningKeys.from_settings(settings)
         self.book_cache = BookCache(settings.BOOK_CACHE_ENTRIES, settings.BOOK_CACHE_SECONDS)
+        self.book_batches = BookBatches(lambda: self.connections.db, settings.BOOK_READ_BATCH)
         self.job_events = JobEventHub()
         self.open_sockets = OpenSockets()
         self.job_reads: SharedReads[StoredJob | None] = SharedReads()

@@ -22,12 +22,11 @@ from typing import Any
 
 from bson import ObjectId
 
-from ...domain.books import book_repository as books_repo
 from ...domain.books.book_schemas import Book
 from ...domain.books.documents import StoredBook, etag
 from ...observability.metrics import BOOK_CACHE_HITS, BOOK_CACHE_MISSES
 from ...observability.tick_batches import TICK
-from ...storage.mongo import Database
+from .book_batches import BookBatches
 from .shared_reads import SharedReads
 
 log = logging.getLogger(__name__)
@@ -66,10 +65,10 @@ def render(book: StoredBook) -> RenderedBook:
     return RenderedBook(Book.model_validate(book).model_dump_json().encode(), etag(book))
 
 
-async def read_rendered_book(db: Database, book_id: ObjectId) -> RenderedBook:
-    """One book read from MongoDB and rendered (NotFoundError if there is none): the load
-    behind a miss, at the edge and in the route alike."""
-    return render(await books_repo.find_book(db, book_id))
+async def read_rendered_book(batches: BookBatches, book_id: ObjectId) -> RenderedBook:
+    """One book read from MongoDB (with the turn's other misses) and rendered (NotFoundError
+    if there is none): the load behind a miss, at the edge and in the route alike."""
+    return render(await batches.find(book_id))
 
 
 class BookCache:
