@@ -118,9 +118,9 @@ class Config:
     # Rendered books kept per API process (0: no cache), and how long an entry may live.
     BOOK_CACHE_ENTRIES: int = 10_000
     BOOK_CACHE_SECONDS: float = 60.0
-    # Misses of single books read together, up to this many in one query (1: one query
-    # each, for FerretDB v1 with more than a few thousand books: it scans for `$in`).
-    BOOK_READ_BATCH: int = 100
+    # Misses of single books read together, up to this many in one query; 1: a query each;
+    # 0: as the server reads well (100 on MongoDB, 1 on FerretDB v1, which scans for `$in`).
+    BOOK_READ_BATCH: int = 0
 
     # Jobs (Celery on Redis)
     CELERY_BROKER_URL: str = ""  # empty: REDIS_URL

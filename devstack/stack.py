@@ -16,7 +16,7 @@ from settings import PROJECT_DIR, load_settings, read_environment
 from .demo_data import DEMO_EMAIL, DEMO_PASSWORD, has_demo_account, offer_demo_data
 from .launch import READY_PATH, api_argv, celery_argv, launch, wait_until_answering
 from .mailbox import Mailbox
-from .mongo_server import mongo_backend, start_mongo
+from .mongo_server import start_mongo
 from .processes import VAR_DIR, DevStackError, Server, free_port, start_redis
 from .reload import ReloadingServer
 
@@ -35,9 +35,6 @@ def start_local_servers(env: dict[str, str], servers: list[Server]) -> None:
         mongo = start_mongo(27017 if _port_free(27017) else free_port(), VAR_DIR / "mongo")
         servers.append(mongo)
         env["MONGO_URI"] = mongo.url
-        if mongo_backend() != "mongod":
-            # FerretDB v1 scans the collection for `$in`: misses read one book a query.
-            env.setdefault("BOOK_READ_BATCH", "1")
     print(f"MongoDB: {env['MONGO_URI']}\nRedis:   {env['REDIS_URL']}", flush=True)
 
 

@@ -40,6 +40,13 @@ class ServerQuirks:
         updates one by one (100 took minutes), so there they go one at a time."""
         return not self.ferretdb
 
+    @property
+    def indexed_id_lists(self) -> bool:
+        """MongoDB answers `$in` on `_id` from the primary key's index; FerretDB v1 pushes
+        down only an `_id` equality and scans the whole collection for `$in` (66 ms for one
+        id among 2,000 books, against 2.5 ms by equality), so there books are read one by one."""
+        return not self.ferretdb
+
 
 def is_duplicate_key(error: OperationFailure) -> bool:
     """A unique-index violation, however the server reports it.

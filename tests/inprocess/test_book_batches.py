@@ -15,7 +15,7 @@ from pymongo.errors import ServerSelectionTimeoutError
 
 from bookapi.domain.errors import NotFoundError
 from bookapi.storage.mongo import Database, database_name
-from bookapi.web.services.book_batches import BookBatches
+from bookapi.web.services.book_batches import AUTO, BATCH_ON_MONGODB, BookBatches
 from settings import TestingConfig
 from tests.helpers import direct_database
 
@@ -112,3 +112,16 @@ async def test_an_outage_reaches_every_waiter() -> None:
         await client.close()
     assert all(isinstance(outcome, ServerSelectionTimeoutError) for outcome in outcomes)
     assert not batches.reads and not batches.waiting
+
+
+async def test_by_default_the_server_decides(
+    book_ids: list[ObjectId], watched: tuple[Database, FindCommands]
+) -> None:
+    db, commands = watched
+    build_info = await db.command("buildInfo")
+    batches = BookBatches(lambda: db, max_batch=AUTO)
+    await asyncio.gather(*(batches.find(i) for i in book_ids[:3]))
+    if "ferretdbVersion" in build_info:  # it scans for $in: a query per book
+        assert batches.max_batch == 1 and len(commands.filters) == 3
+    else:
+        assert batches.max_batch == BATCH_ON_MONGODB and len(commands.filters) == 1

@@ -10,9 +10,9 @@ the next one (as a database groups commits): batches grow with the load and the 
 one query's time. A lone request waits for nothing but the end of its event-loop turn.
 Misses of the same book are already shared upstream (the cache's SharedReads).
 
-`max_batch` 1 reads each book with its own `find_one`, unbounded: the setting for FerretDB
-v1 beyond a few thousand books, which pushes down `_id` equality but scans the whole
-collection for `$in` (README, "FerretDB").
+`max_batch` 1 reads each book with its own `find_one`, unbounded. AUTO (the default) asks
+the server once: MongoDB gets batches of BATCH_ON_MONGODB, FerretDB v1 (which pushes down
+an `_id` equality but scans the whole collection for `$in`) one query per book.
 """
 
 from __future__ import annotations
@@ -27,7 +27,10 @@ from ...domain.books import book_repository as books_repo
 from ...domain.books.documents import StoredBook
 from ...domain.errors import NotFoundError
 from ...storage.mongo import Database
+from ...storage.server_quirks import ServerQuirks
 
+AUTO = 0
+BATCH_ON_MONGODB = 100
 MAX_IN_FLIGHT = 2
 Waiting = dict[ObjectId, list["asyncio.Future[StoredBook]"]]
 
@@ -49,12 +52,20 @@ class BookBatches:
     async def find(self, book_id: ObjectId) -> StoredBook:
         """The book with this id (NotFoundError if there is none), read with the others
         asked for meanwhile."""
+        if self.max_batch == AUTO:
+            self.max_batch = await self.batch_for_server()
         if self.max_batch <= 1:
             return await books_repo.find_book(self.database(), book_id)
         future: asyncio.Future[StoredBook] = asyncio.get_running_loop().create_future()
         self.waiting.setdefault(book_id, []).append(future)
         self.schedule_send()
         return await future
+
+    async def batch_for_server(self) -> int:
+        """The batch size the server reads well (an outage is raised, as the read's would be,
+        and the server is asked again next time)."""
+        quirks = ServerQuirks.from_build_info(await self.database().command("buildInfo"))
+        return BATCH_ON_MONGODB if quirks.indexed_id_lists else 1
 
     def schedule_send(self) -> None:
         """Send what waits once this turn has run (its requests have all asked by then),
