@@ -25,13 +25,18 @@ from .observability.logs import configure_logging, server_logging_config
 APP = "bookapi.asgi:app"
 GRACEFUL_TIMEOUT_SECONDS = 20
 SERVERS = ("granian", "uvicorn", "hypercorn")
-# Granian allocates with its own jemalloc, which by default keeps freed pages for ten
-# seconds of its own activity and then keeps them "muzzy": after a wave of 10,000 websocket
-# listeners had closed, the API still held 1,854 of the 1,955 MB they had taken a minute
-# before. Handing pages back a second after they are freed brought that to 578 MB in the
-# same benchmark stage. An operator's own setting (the same variable) wins.
+# Memory handed back after a burst. Granian allocates with its own jemalloc, which by
+# default keeps freed pages for ten seconds of its own activity, and its forked workers run
+# no background purge: after a wave of 10,000 websocket listeners had closed, the API still
+# held 1,854 of the 1,955 MB they had taken a minute before. Python's own allocator
+# (pymalloc) frees a 1 MiB arena only once every object in it is gone: after the same wave
+# each worker kept 173 arenas holding 44 MB of live objects. So Granian's pages go back as
+# soon as they are free, and Python allocates with the C allocator, whose free pages
+# `web/services/heap_trim.py` hands back. An operator's own settings (the same variables) win.
 JEMALLOC_SETTING = "_RJEM_MALLOC_CONF"
 JEMALLOC_RETURNS_MEMORY = "dirty_decay_ms:1000,muzzy_decay_ms:0"
+PYTHON_ALLOCATOR_SETTING = "PYTHONMALLOC"
+PYTHON_ALLOCATOR = "malloc"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -66,7 +71,6 @@ def serve(server: str, host: str, port: int, workers: int) -> None:
         if exit_code:
             sys.exit(exit_code)
     else:
-        return_freed_memory(os.environ)
         from granian.constants import Interfaces, Loops
         from granian.server import Server
 
@@ -83,9 +87,15 @@ def serve(server: str, host: str, port: int, workers: int) -> None:
         ).serve()
 
 
-def return_freed_memory(environ: MutableMapping[str, str]) -> None:
-    """Set before Granian loads (its jemalloc reads it once, and its forked workers keep it)."""
+def return_freed_memory(environ: MutableMapping[str, str]) -> bool:
+    """The allocators' settings in `environ` (Granian's jemalloc reads its own when Granian
+    loads, and its forked workers keep it); True if Python must start again to use its
+    allocator, which it chooses once, at start."""
     environ.setdefault(JEMALLOC_SETTING, JEMALLOC_RETURNS_MEMORY)
+    if PYTHON_ALLOCATOR_SETTING in environ:
+        return False
+    environ[PYTHON_ALLOCATOR_SETTING] = PYTHON_ALLOCATOR
+    return True
 
 
 def hypercorn_worker(app_path: str, fd: int) -> None:
@@ -139,6 +149,9 @@ def run_hypercorn(app_path: str, host: str, port: int, workers: int) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None and return_freed_memory(os.environ):
+        # The same command again, with the allocators set (the process keeps its PID).
+        os.execv(sys.executable, sys.orig_argv)
     args = parse_args(argv)
     try:
         settings = load_settings()

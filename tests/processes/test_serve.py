@@ -34,5 +34,9 @@ async def test_it_serves_the_app_until_sigterm(settings: TestingConfig, tmp_path
     process = start_api(worker_environment(settings), log, port, "--workers", "2")
     try:
         await until_ready(f"http://127.0.0.1:{port}", process, log)
+        # Started again (same PID) with the allocators that hand freed memory back.
+        environ = Path(f"/proc/{process.pid}/environ").read_bytes().split(b"\0")
+        assert b"PYTHONMALLOC=malloc" in environ
+        assert b"_RJEM_MALLOC_CONF=dirty_decay_ms:1000,muzzy_decay_ms:0" in environ
     finally:
         assert stop_api(process) == 0, log.read_text()[-2000:]

@@ -35,6 +35,7 @@ from .book_cache import BookCache
 from .connections import Connections, IndexBuilder
 from .event_hub import JobEventHub
 from .going_away import ShutdownState, SigtermRelay
+from .heap_trim import HeapTrimmer
 from .open_sockets import OpenSockets
 from .pubsub import PubSubHub
 from .redis_primary import RedisPrimaryWatch
@@ -64,6 +65,7 @@ class AppServices:
         self.job_reads: SharedReads[StoredJob | None] = SharedReads()
         self.shutdown = ShutdownState()
         self.sigterm_relay = SigtermRelay(self.shutdown)
+        self.heap_trimmer = HeapTrimmer()
         self._index_builders = index_builders
         self._connections: Connections | None = None
         self._pubsub: PubSubHub | None = None
@@ -94,6 +96,7 @@ class AppServices:
         hub.on_disconnected.append(self.book_cache.on_unsubscribed)
         hub.start()
         self._pubsub = hub
+        self.heap_trimmer.start()
         # Everything made so far lives as long as the process: out of the collector's sight,
         # so a full collection under load scans only what requests made (a shorter pause).
         gc.freeze()
@@ -133,6 +136,7 @@ class AppServices:
     async def stop(self) -> None:
         await self.sigterm_relay.uninstall()  # websockets close while Redis is still there
         TICK.flush()  # the last turn's request lines and counts
+        await self.heap_trimmer.stop()
         if self._pubsub is not None:
             await self._pubsub.stop()
             self._pubsub = None
