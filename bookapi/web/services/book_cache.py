@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import random
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -36,6 +37,8 @@ Loader = Callable[[], Awaitable["RenderedBook"]]
 ANY_TIME = float("-inf")  # a miss may share any load of its key under way
 GZIP_MIN_BYTES = 500  # smaller bodies gain too little from compression to pay for it
 GZIP_LEVEL = 6
+# The share of the TTL by which an entry's lifetime is cut short at random (see lifetime()).
+TTL_JITTER = 0.2
 
 
 class RenderedBook:
@@ -88,6 +91,13 @@ class BookCache:
         self.hits = 0
         self.misses = 0
 
+    def lifetime(self) -> float:
+        """A new entry's lifetime: the TTL less up to a fifth, at random. Entries read in
+        one burst (a warm-up, a popular page) expiring together sent all their misses to
+        MongoDB at once: 2,000 books under 10,000 connections gave reads that missed the
+        3-second timeout (503s) in the benchmark's scale stage."""
+        return self.ttl_seconds * random.uniform(1 - TTL_JITTER, 1.0)
+
     def _get(self, store: OrderedDict[str, RenderedBook], key: str) -> RenderedBook | None:
         entry = self._peek(store, key)
         if entry is None:
@@ -118,7 +128,7 @@ class BookCache:
         if not self.trusted or self.max_entries <= 0 or read_at != self.generation:
             return False
         if not entry.expires:  # new: its lifetime starts now (a second key keeps it)
-            entry.expires = time.monotonic() + self.ttl_seconds
+            entry.expires = time.monotonic() + self.lifetime()
         store[key] = entry
         store.move_to_end(key)
         while len(store) > self.max_entries:
