@@ -15,6 +15,8 @@ from pymongo.errors import DuplicateKeyError, OperationFailure
 
 # FerretDB v1 reports an update that breaks a unique index with its backend's message.
 FERRETDB_DUPLICATE_MARKS = ("UNIQUE constraint failed", "SQLSTATE 23505")
+# ...and a backend that did not answer in time as an internal error with Go's words for it.
+FERRETDB_TIMEOUT_MARKS = ("i/o timeout", "context deadline exceeded")
 
 
 @dataclass(frozen=True)
@@ -58,3 +60,12 @@ def is_duplicate_key(error: OperationFailure) -> bool:
     if isinstance(error, DuplicateKeyError) or error.code == 11000:
         return True
     return error.code == 1 and any(mark in str(error) for mark in FERRETDB_DUPLICATE_MARKS)
+
+
+def is_backend_timeout(error: OperationFailure) -> bool:
+    """A server that did not answer in time, however it reports it.
+
+    MongoDB stops an operation at its time limit with MaxTimeMSExpired (ExecutionTimeout,
+    a 503 already); FerretDB v1, when its PostgreSQL does not answer in time, reports an
+    internal error (code 1) naming a timeout, which was answered with a 500 in the soak."""
+    return error.code == 1 and any(mark in str(error) for mark in FERRETDB_TIMEOUT_MARKS)

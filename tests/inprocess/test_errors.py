@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pymongo.errors import OperationFailure
 from quart import Quart
 from quart.typing import TestClientProtocol as Client
 
@@ -105,6 +106,24 @@ async def test_unhandled_error_is_problem_500_without_traceback(unstarted_app: Q
         response = await test_app.test_client().get("/boom")
         body = await assert_problem(response, 500)
         assert "secret internals" not in str(body)
+
+
+async def test_a_backend_timeout_ferretdb_calls_internal_is_a_503(unstarted_app: Quart) -> None:
+    # What FerretDB v1 answered a findAndModify in the soak when PostgreSQL fell behind.
+    said = "[update.go:114 common.UpdateDocument] timeout: read tcp 127.0.0.1:1: i/o timeout"
+
+    @unstarted_app.get("/late")
+    async def late() -> str:
+        raise OperationFailure(said, code=1, details={"ok": 0.0, "errmsg": said, "code": 1})
+
+    @unstarted_app.get("/refused")
+    async def refused() -> str:
+        raise OperationFailure("unknown operator: $foo", code=2)
+
+    async with unstarted_app.test_app() as test_app:
+        body = await assert_problem(await test_app.test_client().get("/late"), 503)
+        assert body["type"].endswith("dependency-timeout")
+        await assert_problem(await test_app.test_client().get("/refused"), 500)
 
 
 @pytest.mark.parametrize(

@@ -31,6 +31,7 @@ from ...domain.errors import (
 from ...observability.metrics import DEPENDENCY_UNAVAILABLE
 from ...storage.mongo import MONGO_TOO_SLOW, MONGO_UNAVAILABLE
 from ...storage.redis_store import REDIS_UNAVAILABLE
+from ...storage.server_quirks import is_backend_timeout
 from ..services.app_services import settings
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -142,7 +143,9 @@ async def _handle_http_exception(error: HTTPException) -> Response:
 
 async def _handle_mongo_unavailable(error: Exception) -> Response:
     DEPENDENCY_UNAVAILABLE.labels("mongodb").inc()
-    if isinstance(error, MONGO_TOO_SLOW):
+    if isinstance(error, MONGO_TOO_SLOW) or (
+        isinstance(error, OperationFailure) and is_backend_timeout(error)
+    ):
         # Reached, but no answer in time: a hung server or a query too slow (another fix).
         log.warning("MongoDB did not answer in time: %s", error)
         bound = settings().MONGO_OPERATION_TIMEOUT_MS
@@ -165,6 +168,8 @@ async def _handle_unexpected(error: Exception) -> Response:
 
 
 async def _handle_mongo_operation_failure(error: OperationFailure) -> Response:
+    if is_backend_timeout(error):
+        return await _handle_mongo_unavailable(error)  # an answer too late: a 503
     # A query the database refused (e.g. one it does not support) is our bug, not the client's.
     log.error("MongoDB refused an operation: %s", error.details)
     return problem_response(APIError(500, "An unexpected error occurred."))
