@@ -28,6 +28,7 @@ from ...domain.books.documents import StoredBook
 from ...domain.errors import NotFoundError
 from ...storage.mongo import Database
 from ...storage.server_quirks import ServerQuirks
+from .shared_reads import ANY_TIME, SharedReads
 
 AUTO = 0
 BATCH_ON_MONGODB = 100
@@ -48,12 +49,14 @@ class BookBatches:
         self.waiting: Waiting = {}
         self.reads: set[asyncio.Task[None]] = set()  # in flight (the loop holds them weakly)
         self.send_scheduled = False
+        self.deciding: SharedReads[int] = SharedReads()
 
     async def find(self, book_id: ObjectId) -> StoredBook:
         """The book with this id (NotFoundError if there is none), read with the others
         asked for meanwhile."""
         if self.max_batch == AUTO:
-            self.max_batch = await self.batch_for_server()
+            # A burst of first misses asks the server once (ANY_TIME: any answer will do).
+            self.max_batch = await self.deciding.read("batch", ANY_TIME, self.batch_for_server)
         if self.max_batch <= 1:
             return await books_repo.find_book(self.database(), book_id)
         future: asyncio.Future[StoredBook] = asyncio.get_running_loop().create_future()

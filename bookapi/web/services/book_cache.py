@@ -28,13 +28,12 @@ from ...domain.books.documents import StoredBook, etag
 from ...observability.metrics import BOOK_CACHE_HITS, BOOK_CACHE_MISSES
 from ...observability.tick_batches import TICK
 from .book_batches import BookBatches
-from .shared_reads import SharedReads
+from .shared_reads import ANY_TIME, SharedReads
 
 log = logging.getLogger(__name__)
 Loader = Callable[[], Awaitable["RenderedBook"]]
 
 
-ANY_TIME = float("-inf")  # a miss may share any load of its key under way
 GZIP_MIN_BYTES = 500  # smaller bodies gain too little from compression to pay for it
 GZIP_LEVEL = 6
 # The share of the TTL by which an entry's lifetime is cut short at random (see lifetime()).

@@ -37,13 +37,12 @@ class HeapTrimmer:
 
     def start(self) -> None:
         if self.trim is not None:
-            self.task = asyncio.create_task(self.run())
+            self.task = asyncio.create_task(self.run(self.trim))
 
-    async def run(self) -> None:
+    async def run(self, trim: Callable[[int], int]) -> None:
         while True:
             await asyncio.sleep(self.every_seconds)
-            if self.trim is not None:
-                self.trim(0)
+            trim(0)
 
     async def stop(self) -> None:
         if self.task is not None:

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+ANY_TIME = float("-inf")  # `since` for a read that may share any read of its key under way
 
 
 class SharedReads(Generic[T]):
