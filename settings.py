@@ -134,7 +134,7 @@ class Config:
     # Redis redelivers a task nobody acknowledged after this long: longer than any job.
     CELERY_VISIBILITY_TIMEOUT_SECONDS: int = 6 * 60 * 60
     BROKER_PUBLISH_TIMEOUT_SECONDS: float = 3.0  # a submit gets 503 past this
-    IMPORT_BATCH_SIZE: int = 500
+    IMPORT_BATCH_SIZE: int = 2000  # one batch is written while the next is read
     # A running job stamps a heartbeat this often; one silent for JOB_STALE_SECONDS is
     # taken to be dead and requeued by the reaper, or failed after JOB_MAX_LAPSES deaths.
     JOB_HEARTBEAT_SECONDS: float = 10.0

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import pytest
 from bson import ObjectId
 from pymongo import monitoring
+from pymongo.errors import InvalidOperation
 
 from bookapi.domain.books.demo import demo_books, demo_file
 from bookapi.domain.books.documents import new_book_document
@@ -141,6 +142,72 @@ def test_a_rerun_of_the_same_job_counts_its_own_books_as_inserted(store: WorkerS
     assert (other_job.inserted, other_job.skipped) == (0, 7)
 
 
+class InsertsInFlight(monitoring.CommandListener):
+    """How many insert commands have been sent and not yet answered."""
+
+    def __init__(self) -> None:
+        self.open = 0
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.open += event.command_name == "insert"
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        self.open -= event.command_name == "insert"
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        self.open -= event.command_name == "insert"
+
+
+def new_store(settings: TestingConfig) -> WorkerStore:
+    store = WorkerStore(settings)
+    store.ensure_book_indexes()  # duplicates are found by the unique ISBN index
+    return store
+
+
+def test_the_next_batch_is_read_while_one_is_written_and_counts_stay_exact(
+    settings: TestingConfig,
+) -> None:
+    inserts = InsertsInFlight()
+    monitoring.register(inserts)  # for the clients made from now on: this store's
+    store = new_store(settings)
+    try:
+        books = list(demo_books(600, seed=12))
+        store.books.insert_one(new_book_document(books[450], OWNER))  # a conflict, late on
+        read_while_writing = 0
+
+        def rows() -> Iterator[Row]:
+            nonlocal read_while_writing
+            for line, book in enumerate([*books, books[3]], start=1):  # and a repeat
+                read_while_writing += inserts.open > 0
+                yield line, dict(book)
+
+        job = import_job(store)
+        counts = ImportCounts()
+        import_rows(rows(), BatchWriter(store, job, counts), ProgressReporter(store, job), 100)
+        assert read_while_writing > 0, "every row was read with no insert out"
+        assert (counts.inserted, counts.skipped, counts.failed) == (599, 2, 0)
+        assert store.books.count_documents({}) == 600
+        assert inserts.open == 0
+    finally:
+        store.db.client.close()
+        store.redis.close()
+
+
+def test_a_batch_that_cannot_be_written_fails_the_import(
+    settings: TestingConfig, store: WorkerStore
+) -> None:
+    closed = new_store(settings)
+    job = import_job(store)
+    writer = BatchWriter(closed, job, ImportCounts())
+    closed.db.client.close()  # the driver refuses its every later command: the inserts
+    closed.redis.close()
+    rows = rows_of(*demo_books(5, seed=13))
+    with pytest.raises(InvalidOperation):
+        import_rows(iter(rows), writer, ProgressReporter(store, job), 2)  # progress: open
+    assert writer.writing is None or writer.writing[1].done()
+    assert store.books.count_documents({}) == 0
+
+
 def test_execute_job_imports_the_uploaded_file_and_records_the_outcome(
     store: WorkerStore,
 ) -> None:
@@ -245,8 +312,7 @@ class WriteCounter(monitoring.CommandListener):
 def test_a_resumed_import_reclaims_its_rows_a_batch_at_a_time(settings: TestingConfig) -> None:
     counter = WriteCounter()
     monitoring.register(counter)  # for the clients made from now on: this store's
-    store = WorkerStore(settings)
-    store.ensure_book_indexes()  # duplicates are found by the unique ISBN index
+    store = new_store(settings)
     try:
         job = import_job(store)
         rows: list[Row] = [(n, dict(book)) for n, book in enumerate(demo_books(600), start=1)]

@@ -12,6 +12,7 @@ from bookapi.domain.books.files import (
     CSV,
     JSON_LINES,
     BookFileFormat,
+    count_rows,
     format_for_media_type,
     format_for_path,
     read_rows,
@@ -50,6 +51,29 @@ def test_unreadable_rows_are_reasons_not_errors() -> None:
     assert rows[2][0] == 4 and str(rows[2][1]).startswith("not valid JSON")
     wide = list(read_rows(io.BytesIO(b"isbn,title,authors\n1,2,3,4\n"), CSV))
     assert wide == [(2, "the row has more values than the header has columns")]
+
+
+@pytest.mark.parametrize(
+    ("data", "file_format", "rows"),
+    [
+        (b'{"isbn": "1"}\n\n  \n[1, 2]\n{broken\r\n{"a": 1}', JSON_LINES, 4),
+        (b'isbn,title,authors\n1,2,3\n\n4,"two\nlines",5\n1,2,3,4\n6,7,8', CSV, 4),
+        (b"isbn,title,authors\n" + b'1,2,"' + b"x" * 200_000 + b'"\n3,4,5\n', CSV, 2),
+        (b"", JSON_LINES, 0),
+        (b"isbn,title,authors\n", CSV, 0),
+    ],
+    ids=["json-lines", "csv", "csv-over-the-field-limit", "empty", "header-only"],
+)
+def test_the_import_total_counts_every_row_that_is_read(
+    data: bytes, file_format: BookFileFormat, rows: int
+) -> None:
+    assert len(list(read_rows(io.BytesIO(data), file_format))) == rows
+    assert count_rows(io.BytesIO(data), file_format) == rows
+
+
+def test_counting_a_file_with_a_bad_header_fails_it_as_reading_does() -> None:
+    with pytest.raises(JobFailedError, match="missing columns: authors"):
+        count_rows(io.BytesIO(b"isbn,title\n1,2\n"), CSV)
 
 
 def test_one_table_names_the_formats() -> None:

@@ -119,7 +119,9 @@ def _csv_fields(row: dict[str | None, str | None]) -> dict[str, object] | str:
     return fields
 
 
-def _csv_rows(text: TextIO) -> Iterator[Row]:
+def _csv_reader(text: TextIO) -> csv.DictReader[str]:
+    """A reader past the file's header, once the header names every required column and
+    only known ones."""
     reader = csv.DictReader(text)
     columns = reader.fieldnames or []
     unknown = sorted(set(columns) - set(BOOK_FIELDS))
@@ -128,6 +130,11 @@ def _csv_rows(text: TextIO) -> Iterator[Row]:
         problems = [f"unknown columns: {', '.join(unknown)}"] if unknown else []
         problems += [f"missing columns: {', '.join(missing)}"] if missing else []
         raise JobFailedError(f"bad CSV header ({'; '.join(problems)})")
+    return reader
+
+
+def _csv_rows(text: TextIO) -> Iterator[Row]:
+    reader = _csv_reader(text)
     first_line = reader.line_num + 1
     while True:
         try:
@@ -156,10 +163,36 @@ def _json_lines_rows(text: TextIO) -> Iterator[Row]:
         yield number, value if isinstance(value, dict) else "the line is not a JSON object"
 
 
+def _text(stream: IO[bytes]) -> TextIO:
+    return io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
+
+
 def read_rows(stream: IO[bytes], file_format: BookFileFormat) -> Iterator[Row]:
     """Each data row of a file, read as a stream (never whole in memory)."""
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
+    text = _text(stream)
     try:
         yield from _csv_rows(text) if file_format is CSV else _json_lines_rows(text)
     finally:
         text.close()
+
+
+def _csv_row_count(reader: csv.DictReader[str]) -> int:
+    count = 0
+    while True:
+        try:
+            row = next(reader.reader)  # the cells only: no dict, no values restored
+        except StopIteration:
+            return count
+        except csv.Error:
+            count += 1  # read_rows reports this row as unreadable: still a row
+        else:
+            count += 1 if row else 0  # as DictReader, a blank line is no row
+
+
+def count_rows(stream: IO[bytes], file_format: BookFileFormat) -> int:
+    """How many rows read_rows yields for the file, without parsing a value: the import's
+    total, found in a fraction of the time the rows take to read."""
+    with _text(stream) as text:
+        if file_format is CSV:
+            return _csv_row_count(_csv_reader(text))
+        return sum(1 for line in text if line.strip())
