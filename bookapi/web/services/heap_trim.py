@@ -5,6 +5,14 @@ serve.py), so Python's objects live in glibc's heap. glibc returns only the top 
 heap by itself: after 10,000 websocket listeners had closed, each API worker kept 253 MB of
 pages they had used in the middle of it, and one `malloc_trim(0)` brought that to 112 MB.
 A trim with little free is quick; where there is no glibc (musl, macOS) nothing runs.
+
+Before a trim, a process gone quiet also runs a full collection. The collector's
+thresholds (app_services.GC_THRESHOLDS) are set for throughput: an older generation is
+collected only after many younger ones, so the cycles that a wave of listeners leaves in
+the older generations sit there once the load stops, as nothing allocates any more. A
+minute after 10,000 listeners closed, one collection and a trim gave a worker 24 MB back.
+When quiet, the collection is quick: it scans only what is not frozen (a few thousand
+objects once the connections are gone).
 """
 
 from __future__ import annotations
@@ -12,10 +20,14 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import ctypes.util
+import gc
 import logging
 from collections.abc import Callable
 
 TRIM_EVERY_SECONDS = 10.0
+# Young objects allocated (net) since the last young collection past which a quiet process
+# is worth a collection even with nothing in the older generations.
+YOUNG_GARBAGE_WORTH_COLLECTING = 1000
 log = logging.getLogger(__name__)
 
 
@@ -29,10 +41,30 @@ def glibc_malloc_trim() -> Callable[[int], int] | None:
     return trim
 
 
+def young_collections() -> int:
+    return int(gc.get_stats()[0]["collections"])
+
+
+class IdleCollection:
+    """Says when a full collection is due: no young collection ran since the last question
+    (the process allocates little: it has gone quiet), and there is something to collect."""
+
+    def __init__(self) -> None:
+        self.young_collections_seen = young_collections()
+
+    def due(self) -> bool:
+        seen, self.young_collections_seen = self.young_collections_seen, young_collections()
+        if seen != self.young_collections_seen:
+            return False  # busy: the thresholds do their work
+        young, young_collected, middle_collected = gc.get_count()
+        return bool(young_collected or middle_collected or young > YOUNG_GARBAGE_WORTH_COLLECTING)
+
+
 class HeapTrimmer:
     def __init__(self, every_seconds: float = TRIM_EVERY_SECONDS) -> None:
         self.every_seconds = every_seconds
         self.trim = glibc_malloc_trim()
+        self.idle_collection = IdleCollection()
         self.task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -42,7 +74,12 @@ class HeapTrimmer:
     async def run(self, trim: Callable[[int], int]) -> None:
         while True:
             await asyncio.sleep(self.every_seconds)
-            trim(0)
+            self.tick(trim)
+
+    def tick(self, trim: Callable[[int], int]) -> None:
+        if self.idle_collection.due():
+            gc.collect()
+        trim(0)
 
     async def stop(self) -> None:
         if self.task is not None:
