@@ -53,6 +53,7 @@ class TickBatch:
         self.lines: list[Any] = []
         self.line_writer: Callable[[list[Any]], None] | None = None
         self.before_flush: list[Callable[[], None]] = []
+        self.turns = 0  # turns that gathered something: how busy the process has been
         self._scheduled = False
 
     def _schedule(self) -> None:
@@ -77,6 +78,7 @@ class TickBatch:
 
     def flush(self) -> None:
         self._scheduled = False
+        self.turns += 1
         for hook in self.before_flush:
             hook()
         counts, self.counts = self.counts, defaultdict(int)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from bookapi.observability.tick_batches import TICK
 from bookapi.web.services.heap_trim import HeapTrimmer, IdleCollection
 
 
@@ -63,3 +64,20 @@ def test_a_busy_process_is_not_collected_in_full() -> None:
     assert idle.due(), "quiet now, with garbage waiting in an older generation"
     gc.collect()
     assert not idle.due(), "nothing left to collect"
+
+
+@pytest.mark.usefixtures("collector_off")
+def test_a_process_that_served_something_is_not_quiet() -> None:
+    served = [0]
+    idle = IdleCollection(activity=lambda: served[0])
+    cycle_in_an_older_generation()
+    idle.due()  # the young collection that made the garbage old
+    served[0] += 1  # a turn of the event loop answered a request: no young collection ran
+    assert not idle.due()
+    assert idle.due(), "nothing served since"
+
+
+def test_the_app_counts_its_busy_turns_for_the_trimmer() -> None:
+    before = TICK.turns
+    TICK.flush()
+    assert TICK.turns == before + 1

@@ -65,7 +65,7 @@ class AppServices:
         self.job_reads: SharedReads[StoredJob | None] = SharedReads()
         self.shutdown = ShutdownState()
         self.sigterm_relay = SigtermRelay(self.shutdown)
-        self.heap_trimmer = HeapTrimmer()
+        self.heap_trimmer = HeapTrimmer(activity=lambda: TICK.turns)
         self._index_builders = index_builders
         self._connections: Connections | None = None
         self._pubsub: PubSubHub | None = None

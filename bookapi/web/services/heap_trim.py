@@ -6,7 +6,8 @@ heap by itself: after 10,000 websocket listeners had closed, each API worker kep
 pages they had used in the middle of it, and one `malloc_trim(0)` brought that to 112 MB.
 A trim with little free is quick; where there is no glibc (musl, macOS) nothing runs.
 
-Before a trim, a process gone quiet also runs a full collection. The collector's
+Before a trim, a process gone quiet (it served nothing and made no young collection since
+the last trim) also runs a full collection. The collector's
 thresholds (app_services.GC_THRESHOLDS) are set for throughput: an older generation is
 collected only after many younger ones, so the cycles that a wave of listeners leaves in
 the older generations sit there once the load stops, as nothing allocates any more. A
@@ -46,25 +47,31 @@ def young_collections() -> int:
 
 
 class IdleCollection:
-    """Says when a full collection is due: no young collection ran since the last question
-    (the process allocates little: it has gone quiet), and there is something to collect."""
+    """Says when a full collection is due: since the last question the process has had no
+    activity (`activity` counts it: the turns that served something) and no young
+    collection, and there is something to collect. A busy process is left to the
+    thresholds: there a full collection would scan every open connection's objects (under
+    load that frees and allocates as much, no young collection may run for a long time)."""
 
-    def __init__(self) -> None:
-        self.young_collections_seen = young_collections()
+    def __init__(self, activity: Callable[[], int] = lambda: 0) -> None:
+        self.activity = activity
+        self.seen = (young_collections(), activity())
 
     def due(self) -> bool:
-        seen, self.young_collections_seen = self.young_collections_seen, young_collections()
-        if seen != self.young_collections_seen:
-            return False  # busy: the thresholds do their work
+        seen, self.seen = self.seen, (young_collections(), self.activity())
+        if seen != self.seen:
+            return False  # busy
         young, young_collected, middle_collected = gc.get_count()
         return bool(young_collected or middle_collected or young > YOUNG_GARBAGE_WORTH_COLLECTING)
 
 
 class HeapTrimmer:
-    def __init__(self, every_seconds: float = TRIM_EVERY_SECONDS) -> None:
+    def __init__(
+        self, every_seconds: float = TRIM_EVERY_SECONDS, activity: Callable[[], int] = lambda: 0
+    ) -> None:
         self.every_seconds = every_seconds
         self.trim = glibc_malloc_trim()
-        self.idle_collection = IdleCollection()
+        self.idle_collection = IdleCollection(activity)
         self.task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
