@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import shutil
 import subprocess
 import urllib.request
@@ -57,10 +58,13 @@ def wrk(
     return stats
 
 
-def warm_up(served: Served, ids_file: Path, connections: int) -> None:
-    """Ask every server for every book once, then a short load: each starts the measured
-    run warm (connections open, caches filled), as a service that has been up a while."""
-    ids = ids_file.read_text().split()
+def warm_up(served: Served, ids_file: Path, connections: int, passes: int = 1) -> None:
+    """Ask every server for every book `passes` times, then a short load: each starts the
+    measured run warm (connections open, caches filled), as a service that has been up a
+    while. Each ask is a new connection, which the kernel hands to any of a server's worker
+    processes: with two, one pass fills each worker's cache with about half of the books."""
+    ids = ids_file.read_text().split() * passes
+    random.Random(passes).shuffle(ids)
 
     def fetch(book_id: str) -> None:
         url = f"http://127.0.0.1:{served.port}/api/v1/books/{book_id}"
