@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import random
 import statistics
@@ -154,12 +155,12 @@ class Soak:
 
     async def importer(self) -> None:
         connection = Connection("127.0.0.1", self.port)
-        files = [demo_file(IMPORT_ROWS, JSON_LINES, seed=7_000 + n) for n in range(IMPORT_FILES)]
+        files = itertools.cycle(
+            [demo_file(IMPORT_ROWS, JSON_LINES, seed=7_000 + n) for n in range(IMPORT_FILES)]
+        )
         headers = {**self.auth, "Content-Type": JSON_LINES.media_type}
-        imports = 0
         while time.monotonic() + IMPORT_EVERY_SECONDS < self.until:
-            body = files[imports % IMPORT_FILES]
-            imports += 1
+            body = next(files)
             try:
                 answer = await connection.request(
                     "POST", "/api/v1/imports?on_conflict=update", body, headers

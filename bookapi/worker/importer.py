@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import IO, Any, TypedDict
 
 from pydantic import ValidationError
 from pymongo import UpdateOne
@@ -18,7 +18,7 @@ from pymongo.errors import BulkWriteError
 
 from ..domain.books.book_schemas import BookFields, BookIn
 from ..domain.books.documents import StoredBook, changed_fields_update, new_book_document
-from ..domain.books.files import FORMATS, Row, count_rows, read_rows
+from ..domain.books.files import FORMATS, BookFileFormat, Row, count_rows, read_rows
 from ..domain.jobs.records import StoredJob
 from .progress import ProgressReporter
 from .store import WorkerStore
@@ -222,10 +222,15 @@ class BatchWriter:
         self.inserter.shutdown()
 
 
-def uploaded_rows(store: WorkerStore, job: StoredJob) -> Iterator[Row]:
-    """The rows of the job's uploaded file, streamed from GridFS."""
+def uploaded_file(store: WorkerStore, job: StoredJob) -> tuple[IO[bytes], BookFileFormat]:
+    """The job's uploaded file, streamed from GridFS, and its format."""
     params = job["params"]
-    return read_rows(store.files.open_download_stream(params["file_id"]), FORMATS[params["format"]])
+    return store.files.open_download_stream(params["file_id"]), FORMATS[params["format"]]
+
+
+def uploaded_rows(store: WorkerStore, job: StoredJob) -> Iterator[Row]:
+    """The rows of the job's uploaded file."""
+    return read_rows(*uploaded_file(store, job))
 
 
 def import_rows(
@@ -252,11 +257,7 @@ def import_rows(
 
 def run_import(store: WorkerStore, job: StoredJob, reporter: ProgressReporter) -> ImportResult:
     store.ensure_book_indexes()  # duplicates are found by the unique ISBN index
-    params = job["params"]
-    total = count_rows(
-        store.files.open_download_stream(params["file_id"]), FORMATS[params["format"]]
-    )
-    reporter.start(total)
+    reporter.start(count_rows(*uploaded_file(store, job)))
     counts = ImportCounts()
     writer = BatchWriter(store, job, counts)
     import_rows(uploaded_rows(store, job), writer, reporter, store.settings.IMPORT_BATCH_SIZE)

@@ -7,13 +7,13 @@ pages they had used in the middle of it, and one `malloc_trim(0)` brought that t
 A trim with little free is quick; where there is no glibc (musl, macOS) nothing runs.
 
 Before a trim, a process gone quiet (it served nothing and made no young collection since
-the last trim) also runs a full collection. The collector's
-thresholds (app_services.GC_THRESHOLDS) are set for throughput: an older generation is
-collected only after many younger ones, so the cycles that a wave of listeners leaves in
-the older generations sit there once the load stops, as nothing allocates any more. A
-minute after 10,000 listeners closed, one collection and a trim gave a worker 24 MB back.
-When quiet, the collection is quick: it scans only what is not frozen (a few thousand
-objects once the connections are gone).
+the last trim) also runs a full collection. The collector's thresholds
+(app_services.GC_THRESHOLDS) are set for throughput: an older generation is collected only
+after many younger ones, so the cycles that a wave of listeners leaves in the older
+generations sit there once the load stops, as nothing allocates any more. A minute after
+10,000 listeners closed, one collection and a trim gave a worker 24 MB back. When quiet,
+the collection is quick: it scans only what is not frozen (a few thousand objects once the
+connections are gone).
 """
 
 from __future__ import annotations
@@ -22,14 +22,12 @@ import asyncio
 import ctypes
 import ctypes.util
 import gc
-import logging
 from collections.abc import Callable
 
 TRIM_EVERY_SECONDS = 10.0
 # Young objects allocated (net) since the last young collection past which a quiet process
 # is worth a collection even with nothing in the older generations.
 YOUNG_GARBAGE_WORTH_COLLECTING = 1000
-log = logging.getLogger(__name__)
 
 
 def glibc_malloc_trim() -> Callable[[int], int] | None:
