@@ -9,12 +9,14 @@ inprocess/, processes/), and each is marked with its folder's name:
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import uvloop
 from quart import Quart
 from quart.typing import TestClientProtocol as Client
 
@@ -33,6 +35,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         group = Path(str(item.path)).parent.name
         assert group in GROUPS, f"{item.nodeid}: put it in one of {GROUPS}"
         item.add_marker(group)
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> Mapping[str, Callable[[], asyncio.AbstractEventLoop]]:
+    # The loop bookapi serves on (Granian and hypercorn both run uvloop), so in-process
+    # tests see its behaviour: a transport keeps the context it was opened in, for one.
+    return {"uvloop": uvloop.new_event_loop}
 
 
 @pytest.fixture(scope="session")

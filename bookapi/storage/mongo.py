@@ -11,12 +11,16 @@ import asyncio
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pymongo import IndexModel, MongoClient
+from pymongo import IndexModel, MongoClient, _csot
+from pymongo.asynchronous.mongo_client import _ClientCheckout
+from pymongo.asynchronous.pool import AsyncConnection, Pool
 from pymongo.database import Database as SyncDatabase
 from pymongo.errors import ConnectionFailure, ExecutionTimeout, NetworkTimeout
 from pymongo.uri_parser import parse_uri
 
 from settings import Config
+
+from .fresh_context import in_fresh_context
 
 # Both async drivers hand out objects with the same methods; neither shares a base class
 # with the other, so the async handles are typed loosely here and only here.
@@ -45,6 +49,17 @@ def client_options(settings: Config) -> dict[str, Any]:
     }
 
 
+class FreshContextPool(Pool):
+    """AsyncMongoClient's pool, opening each connection outside the caller's context
+    (fresh_context), with only the operation's deadline carried in so the connection's
+    handshake stays within the bound of the operation that asked for it."""
+
+    async def connect(self, handler: _ClientCheckout | None = None) -> AsyncConnection:
+        return await in_fresh_context(
+            super().connect(handler), carried=(_csot.TIMEOUT, _csot.RTT, _csot.DEADLINE)
+        )
+
+
 def create_async_client(settings: Config) -> Any:
     """An async client of the driver MONGO_DRIVER names; call inside the loop that uses it.
     Every operation is bounded by MONGO_OPERATION_TIMEOUT_MS (a request never waits longer
@@ -53,7 +68,9 @@ def create_async_client(settings: Config) -> Any:
     if settings.MONGO_DRIVER == "pymongo":
         from pymongo import AsyncMongoClient
 
-        return AsyncMongoClient(settings.MONGO_URI, **options)
+        # `_pool_class` is PyMongo's hook for deep customisation. Motor needs no such pool:
+        # it opens its connections on threads, which start with an empty context.
+        return AsyncMongoClient(settings.MONGO_URI, _pool_class=FreshContextPool, **options)
     from motor.motor_asyncio import AsyncIOMotorClient
 
     return AsyncIOMotorClient(settings.MONGO_URI, **options)

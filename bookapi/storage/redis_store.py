@@ -10,11 +10,12 @@ database number and the credentials.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from redis import Redis as SyncRedis
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.asyncio.sentinel import Sentinel as AsyncSentinel
 from redis.asyncio.sentinel import SentinelConnectionPool
@@ -27,6 +28,8 @@ from redis.retry import Retry
 from redis.sentinel import Sentinel as SyncSentinel
 
 from settings import Config
+
+from .fresh_context import in_fresh_context
 
 # Redis cannot be reached: the request may succeed later, so 503.
 REDIS_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError)
@@ -41,6 +44,44 @@ url_parts: Callable[[str], dict[str, Any]] = parse_url
 class BlockingSentinelPool(SentinelConnectionPool, BlockingConnectionPool):
     """A Sentinel-managed pool that waits for a free connection, as the single-Redis pool
     does (redis-py's asyncio Sentinel pool raises "Too many connections" instead)."""
+
+
+class ConnectsInFreshContext(AbstractConnection):
+    """Opens its socket outside the caller's context (fresh_context). Mixed into whichever
+    connection class the pool chose (TCP, TLS, Unix socket, Sentinel-managed)."""
+
+    async def connect(self) -> None:
+        if not self.is_connected:  # checked on every checkout: no task for a live one
+            connect: Callable[[], Coroutine[Any, Any, None]] = super().connect  # untyped
+            await in_fresh_context(connect())
+
+    async def connect_check_health(
+        self, check_health: bool = True, retry_socket_connect: bool = True
+    ) -> None:
+        if not self.is_connected:
+            await in_fresh_context(super().connect_check_health(check_health, retry_socket_connect))
+
+
+_fresh_context_classes: dict[type[AbstractConnection], type[AbstractConnection]] = {}
+
+
+def _fresh_context_class(
+    connection_class: type[AbstractConnection],
+) -> type[AbstractConnection]:
+    """`connection_class` with ConnectsInFreshContext mixed in, one class per base."""
+    if issubclass(connection_class, ConnectsInFreshContext):
+        return connection_class
+    if connection_class not in _fresh_context_classes:
+        name = f"FreshContext{connection_class.__name__}"
+        mixed = type(name, (ConnectsInFreshContext, connection_class), {})
+        _fresh_context_classes[connection_class] = mixed
+    return _fresh_context_classes[connection_class]
+
+
+def _open_in_fresh_context(client: Redis) -> Redis:
+    pool = client.connection_pool
+    pool.connection_class = _fresh_context_class(pool.connection_class)
+    return client
 
 
 def _database_and_credentials(url: str) -> dict[str, Any]:
@@ -105,7 +146,8 @@ def create_async_redis(
         "decode_responses": True,
     }
     if sentinel is None:
-        return Redis.from_pool(BlockingConnectionPool.from_url(settings.REDIS_URL, **options))
+        pool = BlockingConnectionPool.from_url(settings.REDIS_URL, **options)
+        return _open_in_fresh_context(Redis.from_pool(pool))
     client: Redis = sentinel.master_for(
         settings.REDIS_SENTINEL_MASTER,
         redis_class=Redis,
@@ -113,7 +155,7 @@ def create_async_redis(
         **_database_and_credentials(settings.REDIS_URL),
         **options,
     )
-    return client  # the client owns the pool: aclose() closes it
+    return _open_in_fresh_context(client)  # the client owns the pool: aclose() closes it
 
 
 def create_sync_redis(settings: Config) -> SyncRedis:

@@ -40,3 +40,24 @@ async def test_listeners_that_leave_early_leave_no_tasks_or_websockets(
     await asyncio.sleep(0.2)
     assert len(asyncio.all_tasks()) - tasks_before < 5
     assert websocket_contexts() - contexts_before < 5
+
+
+async def test_listeners_that_open_pooled_connections_leave_no_websockets(
+    app: Quart, client: Client, mint_token: MintToken
+) -> None:
+    # Listeners arriving together make the Redis and MongoDB pools open new connections
+    # from inside their handlers; those connections must not keep the handlers' contexts
+    # (each holding its websocket and bearer token) once the listeners are gone.
+    job = new_export_job(OWNER_ID, CSV, {})
+    await job_repository.insert_job(services_of(app).connections.db, job)
+    url = f"/api/v1/jobs/{job['_id']}/events"
+    auth = {"Authorization": f"Bearer {await mint_token(OWNER_ID)}"}
+    contexts_before = websocket_contexts()
+
+    async def listen() -> None:
+        async with client.websocket(url, headers=auth) as socket:
+            assert '"snapshot"' in str(await socket.receive())
+
+    await asyncio.gather(*(listen() for _ in range(LISTENERS)))
+    await asyncio.sleep(0.2)
+    assert websocket_contexts() == contexts_before
