@@ -6,13 +6,16 @@ import logging
 import re
 
 import pytest
+from pymongo.uri_parser import parse_uri
 from quart.typing import TestClientProtocol as Client
 
 from bookapi.web.app import create_app
+from bookapi.web.services import connections
 from bookapi.web.services.app_services import services_of
 from devstack import free_port
 from settings import TestingConfig
-from tests.helpers import direct_database
+from tests.helpers import PASSWORD, direct_database, wait_until
+from tests.tcp_relay import TcpRelay
 
 
 async def test_healthz(client: Client) -> None:
@@ -146,6 +149,37 @@ async def test_a_redis_that_forgets_on_restart_is_reported_at_startup(
             pass
     errors = [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR]
     assert any("every revoked token becomes valid again" in line for line in errors), errors
+
+
+async def test_the_first_admin_is_made_when_mongodb_comes_up_after_the_api(
+    settings: TestingConfig, mongo_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(connections, "INDEX_RETRY_SECONDS", 0.2)
+    address = parse_uri(mongo_uri)["nodelist"][0]
+    mongodb_later = TcpRelay(*address)
+    settings.MONGO_URI = f"mongodb://127.0.0.1:{mongodb_later.port}/"
+    settings.MONGO_TIMEOUT_MS = 300  # the first try at startup fails fast
+    settings.FIRST_ADMIN_EMAIL, settings.FIRST_ADMIN_PASSWORD = "root@example.com", PASSWORD
+    app = create_app(settings)
+    try:
+        async with app.test_app() as test_app:
+            assert not services_of(app).connections.indexes_ready
+            await mongodb_later.start()
+
+            async def ready() -> bool:
+                return services_of(app).connections.indexes_ready
+
+            await wait_until(ready, 30, "the startup writes' retry")
+            client = test_app.test_client()
+            login = await client.post(
+                "/api/v1/auth/login", json={"email": "root@example.com", "password": PASSWORD}
+            )
+            assert login.status_code == 200
+    finally:
+        await mongodb_later.stop()
+        settings.MONGO_URI = mongo_uri  # the fixture drops the test's database through it
+    with direct_database(settings) as db:
+        assert [user["role"] for user in db["users"].find()] == ["admin"]
 
 
 async def test_the_first_admin_is_made_at_startup_once(settings: TestingConfig) -> None:

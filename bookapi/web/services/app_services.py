@@ -26,7 +26,7 @@ from ...domain.accounts.account_schemas import RegisterIn
 from ...domain.accounts.user_repository import ensure_first_admin
 from ...domain.jobs.records import StoredJob
 from ...observability.tick_batches import TICK
-from ...storage.mongo import MONGO_UNAVAILABLE, Database
+from ...storage.mongo import Database
 from ...storage.redis_names import RedisNames
 from ...storage.redis_store import REDIS_UNAVAILABLE, persistence_problem
 from ..security.signing_keys import SigningKeys
@@ -80,11 +80,15 @@ class AppServices:
     async def start(self) -> None:
         await self.sigterm_relay.install()
         self._connections = Connections(self.settings)
-        await self._connections.build_indexes(self._index_builders)
+        startup_writes = list(self._index_builders)
+        if self.settings.FIRST_ADMIN_EMAIL:
+            # After the indexes (its email is unique there), and retried with them in the
+            # background while MongoDB is down: a deployment whose database starts after
+            # the API still gets its first admin.
+            startup_writes.append(self.make_first_admin)
+        await self._connections.build_indexes(startup_writes)
         if self.settings.REDIS_CHECK_PERSISTENCE:
             await self.warn_if_redis_forgets()
-        if self.settings.FIRST_ADMIN_EMAIL:
-            await self.make_first_admin()
         self.redis_primary = RedisPrimaryWatch(self.settings, self._connections.sentinel)
         self.redis_primary.start()
         hub = PubSubHub(self.settings, self._connections.sentinel)
@@ -102,12 +106,13 @@ class AppServices:
         gc.freeze()
         gc.set_threshold(*GC_THRESHOLDS)
 
-    async def make_first_admin(self) -> None:
+    async def make_first_admin(self, db: Database) -> None:
+        """Make FIRST_ADMIN_EMAIL the first admin if there is none; MongoDB being
+        unavailable is raised, so the caller tries again later."""
         try:
             account = RegisterIn(
                 email=self.settings.FIRST_ADMIN_EMAIL, password=self.settings.FIRST_ADMIN_PASSWORD
             )
-            done = await ensure_first_admin(self.connections.db, account.email, account.password)
         except ValidationError as error:
             reasons = "; ".join(
                 f"{'.'.join(map(str, item['loc']))}: {item['msg']}"
@@ -115,9 +120,7 @@ class AppServices:
             )
             log.error("FIRST_ADMIN_EMAIL / FIRST_ADMIN_PASSWORD refused: %s", reasons)
             return
-        except MONGO_UNAVAILABLE as error:
-            log.warning("MongoDB unavailable: the first admin is not made yet: %s", error)
-            return
+        done = await ensure_first_admin(db, account.email, account.password)
         if done:
             log.info("%s", done)
 

@@ -52,11 +52,12 @@ class Connections:
         self._index_retry: asyncio.Task[None] | None = None
 
     async def build_indexes(self, builders: list[IndexBuilder]) -> None:
-        """Build the indexes now, or keep trying in the background if MongoDB is down."""
+        """Build the indexes (and run any other idempotent startup writes among `builders`,
+        in order) now, or keep trying in the background if MongoDB is down."""
         try:
             await self._build(builders)
         except MONGO_UNAVAILABLE as error:
-            log.warning("MongoDB unavailable at startup, will retry indexes: %s", error)
+            log.warning("MongoDB unavailable at startup, will retry the indexes: %s", error)
             self._index_retry = asyncio.create_task(self._retry_indexes(builders))
 
     async def _build(self, builders: list[IndexBuilder]) -> None:
