@@ -74,6 +74,11 @@ def serve(server: str, host: str, port: int, workers: int) -> None:
         from granian.constants import Interfaces, Loops
         from granian.server import Server
 
+        from .web.services.going_away import hold_early_sigterm
+
+        # Granian forks its workers after installing its own SIGTERM handler here, which
+        # would swallow a SIGTERM a worker gets while still importing the app.
+        os.register_at_fork(after_in_child=hold_early_sigterm)
         Server(
             APP,
             address=host,

@@ -149,6 +149,7 @@ class AppServices:
             await self._connections.close()
             self._connections = None
         await asyncio.to_thread(self.celery.close)  # the broker connections of publishing
+        log.info("stopped: every connection closed")  # the server may end the process now
 
 
 def attach(app: Quart, services: AppServices) -> None:

@@ -14,6 +14,14 @@ then hands the signal on. Two kinds of handler to go in front of:
   graceful stop; we only do so when the loop dispatches SIGINT too.
 
 HTTP requests in flight are the server's to drain, which all three do.
+
+A SIGTERM can also reach a Granian worker before any of this: Granian forks its workers
+from a process whose Python SIGTERM handler sets that parent's own stop flag, and the
+worker keeps that handler while it imports the app (most of a second). A SIGTERM then set
+a flag nobody read, and the worker served on until Granian killed it 20 s later (a stop
+right after a start, a deploy that replaces a just-started process). `hold_early_sigterm`
+runs in each such worker right after the fork: it keeps the signal, and `install` hands it
+on once the server's handlers and ours are in place.
 """
 
 from __future__ import annotations
@@ -30,6 +38,20 @@ from typing import Any
 GOING_AWAY = 1001
 CLOSE_WAIT_SECONDS = 3.0
 log = logging.getLogger(__name__)
+# SIGTERMs that arrived before the server had its handlers (see the module's docstring).
+# A list: appending is safe in a signal handler, where taking a lock is not.
+early_sigterms: list[int] = []
+
+
+def _hold_sigterm(signum: int, _frame: FrameType | None) -> None:
+    early_sigterms.append(signum)
+
+
+def hold_early_sigterm() -> None:
+    """In a server worker just forked: keep a SIGTERM until `SigtermRelay.install` (the
+    server replaces this handler with its own before the app starts)."""
+    early_sigterms.clear()
+    signal.signal(signal.SIGTERM, _hold_sigterm)
 
 
 class ShutdownState:
@@ -110,6 +132,9 @@ class SigtermRelay:
             self.previous = previous
             signal.signal(signal.SIGTERM, self.on_sigterm)
         # else no server handler to go in front of (a test client)
+        if early_sigterms:
+            early_sigterms.clear()
+            signal.raise_signal(signal.SIGTERM)  # now to us, then on to the server
 
     async def uninstall(self) -> None:
         if self.state.open_sockets:  # the server stopped some other way (SIGINT, say)
