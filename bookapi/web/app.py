@@ -38,9 +38,9 @@ from .routes import (
 from .security.signing_keys import verify_with
 from .services import app_services
 from .services.app_services import AppServices
-from .services.connections import IndexBuilder
+from .services.connections import StartupWrite
 
-INDEX_BUILDERS: list[IndexBuilder] = [ensure_book_indexes, ensure_user_indexes, ensure_job_indexes]
+INDEX_BUILDERS: list[StartupWrite] = [ensure_book_indexes, ensure_user_indexes, ensure_job_indexes]
 ROUTES = (health_routes, auth_routes, user_routes, book_routes, job_routes, job_event_routes)
 
 

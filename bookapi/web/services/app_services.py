@@ -32,7 +32,7 @@ from ...storage.redis_store import REDIS_UNAVAILABLE, persistence_problem
 from ..security.signing_keys import SigningKeys
 from .book_batches import BookBatches
 from .book_cache import BookCache
-from .connections import Connections, IndexBuilder
+from .connections import Connections, StartupWrite
 from .event_hub import JobEventHub
 from .going_away import ShutdownState, SigtermRelay
 from .heap_trim import HeapTrimmer
@@ -53,7 +53,7 @@ log = logging.getLogger(__name__)
 
 
 class AppServices:
-    def __init__(self, settings: Config, celery: Celery, index_builders: list[IndexBuilder]):
+    def __init__(self, settings: Config, celery: Celery, index_builders: list[StartupWrite]):
         self.settings = settings
         self.redis_names = RedisNames(settings.REDIS_PREFIX)
         self.celery = celery
@@ -86,7 +86,7 @@ class AppServices:
             # background while MongoDB is down: a deployment whose database starts after
             # the API still gets its first admin.
             startup_writes.append(self.make_first_admin)
-        await self._connections.build_indexes(startup_writes)
+        await self._connections.run_startup_writes(startup_writes)
         if self.settings.REDIS_CHECK_PERSISTENCE:
             await self.warn_if_redis_forgets()
         self.redis_primary = RedisPrimaryWatch(self.settings, self._connections.sentinel)

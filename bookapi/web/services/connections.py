@@ -29,7 +29,8 @@ from ...storage.redis_store import (
     create_async_sentinel,
 )
 
-IndexBuilder = Callable[[Database], Awaitable[None]]
+# An idempotent write the process makes once MongoDB answers: an index build, the first admin.
+StartupWrite = Callable[[Database], Awaitable[None]]
 INDEX_RETRY_SECONDS = 5.0
 log = logging.getLogger(__name__)
 
@@ -46,30 +47,29 @@ class Connections:
         self.redis: Redis = create_async_redis(
             settings, self.sentinel, settings.REDIS_TIMEOUT_SECONDS, settings.REDIS_MAX_CONNECTIONS
         )
-        # Whether the indexes (the unique ISBN and email among them) are confirmed: without
-        # them duplicates could slip in, so readiness waits for them.
+        # Whether the startup writes, the indexes first (the unique ISBN and email among
+        # them), are done: without the indexes duplicates could slip in, so readiness waits.
         self.indexes_ready = False
         self._index_retry: asyncio.Task[None] | None = None
 
-    async def build_indexes(self, builders: list[IndexBuilder]) -> None:
-        """Build the indexes (and run any other idempotent startup writes among `builders`,
-        in order) now, or keep trying in the background if MongoDB is down."""
+    async def run_startup_writes(self, writes: list[StartupWrite]) -> None:
+        """Make `writes` in order now, or keep trying in the background if MongoDB is down."""
         try:
-            await self._build(builders)
+            await self._run(writes)
         except MONGO_UNAVAILABLE as error:
             log.warning("MongoDB unavailable at startup, will retry the indexes: %s", error)
-            self._index_retry = asyncio.create_task(self._retry_indexes(builders))
+            self._index_retry = asyncio.create_task(self._retry(writes))
 
-    async def _build(self, builders: list[IndexBuilder]) -> None:
-        for build in builders:
-            await build(self.db)
+    async def _run(self, writes: list[StartupWrite]) -> None:
+        for write in writes:
+            await write(self.db)
         self.indexes_ready = True
 
-    async def _retry_indexes(self, builders: list[IndexBuilder]) -> None:
+    async def _retry(self, writes: list[StartupWrite]) -> None:
         while not self.indexes_ready:
             await asyncio.sleep(INDEX_RETRY_SECONDS)
             try:
-                await self._build(builders)
+                await self._run(writes)
             except MONGO_UNAVAILABLE as error:
                 log.warning("MongoDB unavailable, indexes not built yet: %s", error)
 
