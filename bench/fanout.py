@@ -1,5 +1,9 @@
 """Websocket fan-out: N listeners on one job on one API process. Who saw snapshot, progress
-and finished in that order, how far apart the `finished` events arrived, and refusals."""
+and finished in that order, how far apart the `finished` events arrived, and refusals.
+
+The listeners here are the `websockets` library in this process: the client for a machine
+without Go. With Go the benchmark runs `bench/listener_client` instead (bench/waves.py), as
+a Python event loop holding 10,000 sockets takes the server's cores from it."""
 
 from __future__ import annotations
 
@@ -105,3 +109,19 @@ def summarise(listeners: list[Listener]) -> FanoutResult:
         ),
         finished_spread_p99_ms=p99,
     )
+
+
+class PythonWave:
+    """Every listener of a wave in this process (the Go client's stand-in without Go)."""
+
+    def __init__(self, url: str, token: str, count: int, timeout: float) -> None:
+        self.url, self.token, self.count, self.timeout = url, token, count, timeout
+        self.listeners: list[Listener] = []
+        self.tasks: list[asyncio.Task[None]] = []
+
+    async def open(self) -> None:
+        self.listeners, self.tasks = await connect_all(self.url, self.token, self.count)
+
+    async def ended(self) -> list[Listener]:
+        await until_all_done(self.tasks, self.timeout)
+        return self.listeners

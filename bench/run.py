@@ -31,7 +31,7 @@ from pymongo import MongoClient
 from pymongo.cursor import Cursor
 
 from bench.compare import compare
-from bench.fanout import FanoutResult, connect_all, summarise, until_all_done
+from bench.fanout import FanoutResult, summarise
 from bench.imports import ImportResult, measure_imports
 from bench.load import LoadResult, measure, warm_up
 from bench.processes import (
@@ -54,6 +54,7 @@ from bench.scale import (
     settle,
     start_two_workers,
 )
+from bench.waves import client_name, listener_client, open_wave
 from bookapi.domain.books.demo import demo_file
 from bookapi.domain.books.files import JSON_LINES
 from devstack import Server, free_port, start_mongo, start_redis
@@ -121,6 +122,13 @@ def parse_args() -> argparse.Namespace:
         type=float,
         default=60,
         help="how long after the listeners close the API's memory is read again",
+    )
+    parser.add_argument(
+        "--listener-client",
+        choices=("auto", "go", "python"),
+        default="auto",
+        help="what holds the websocket listeners: the Go client (bench/listener_client; "
+        "auto: where `go` is on PATH) or the websockets library in this process",
     )
     parser.add_argument("--skip", default="", help="comma list of: http, import, fanout, scale")
     parser.add_argument(
@@ -279,17 +287,22 @@ def submit_import(port: int, token: str, rows: int) -> str:
 
 
 async def fanout(
-    port: int, token: str, job_id: str, count: int, env: dict[str, str], logs: Path
+    port: int,
+    token: str,
+    job_id: str,
+    count: int,
+    env: dict[str, str],
+    logs: Path,
+    client: Path | None,
 ) -> FanoutResult:
     url = f"ws://127.0.0.1:{port}/api/v1/jobs/{job_id}/events"
-    listeners, tasks = await connect_all(url, token, count)
+    wave = await open_wave(url, token, count, client, 180)
     worker = start_worker(env, logs)  # only now: every listener is waiting for the job
     try:
-        await until_all_done(tasks, 180)
+        return summarise(await wave.ended())
     finally:
         worker.terminate()
         worker.wait(30)
-    return summarise(listeners)
 
 
 def run_scale(
@@ -311,6 +324,7 @@ def run_scale(
                 job_id,
                 args.scale_listeners,
                 lambda: workers.append(start_worker(env, logs)),
+                args.listener_binary,
             )
         )
         after = settle(served, args.settle_seconds)
@@ -324,12 +338,12 @@ def run_scale(
         served.stop()
 
 
-def run_fanout(env: dict[str, str], count: int, logs: Path) -> FanoutResult:
+def run_fanout(env: dict[str, str], count: int, logs: Path, client: Path | None) -> FanoutResult:
     served = start_bookapi(env, logs)
     try:
         token = access_token(served.port)
         job_id = submit_import(served.port, token, 3000)
-        return asyncio.run(fanout(served.port, token, job_id, count, env, logs))
+        return asyncio.run(fanout(served.port, token, job_id, count, env, logs, client))
     finally:
         served.stop()
 
@@ -472,6 +486,7 @@ def print_report(
         f"bookapi benchmark · {platform.node()} · {os.cpu_count()} cores · {python}",
         f"{args.books} books · wrk {args.connections} connections × {args.seconds} s · "
         "one worker process per server",
+        f"websocket listeners held by the {client_name(args.listener_binary)} client",
         "",
     ]
     if http:
@@ -485,6 +500,7 @@ def print_report(
 
 def main() -> int:
     args = parse_args()
+    args.listener_binary = listener_client(args.listener_client)  # built before measuring
     skip = set(filter(None, args.skip.split(",")))
     work = Path(tempfile.mkdtemp(prefix="bookapi-bench-"))
     logs = work / "logs"
@@ -514,11 +530,16 @@ def main() -> int:
         if "import" not in skip:
             imported = measure_imports(args.import_rows, *args.rss_rows)
         if "fanout" not in skip:
-            fan = run_fanout(env, args.listeners, logs)
+            fan = run_fanout(env, args.listeners, logs, args.listener_binary)
         if "scale" not in skip:
             scale = run_scale(env, args, ids_file, logs)
             scale.floor = listener_floor(
-                env, logs, args.scale_server, args.scale_listeners, args.settle_seconds
+                env,
+                logs,
+                args.scale_server,
+                args.scale_listeners,
+                args.settle_seconds,
+                args.listener_binary,
             )
     finally:
         for server in servers:

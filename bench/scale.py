@@ -10,9 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.fanout import FanoutResult, connect_all, summarise, until_all_done
+from bench.fanout import FanoutResult, summarise
 from bench.load import LoadResult, measure
 from bench.processes import Served, descendants, start_bare_listeners, start_bookapi
+from bench.waves import open_wave
+
+LISTENERS_TIMEOUT = 300
 
 
 @dataclass
@@ -55,15 +58,15 @@ async def follow_listeners(
     job_id: str,
     count: int,
     start_worker: Callable[[], None],
+    client: Path | None,
 ) -> tuple[FanoutResult, float]:
-    """`count` listeners on the job, then the worker runs it; their outcome and the API's
-    memory while all were open."""
+    """`count` listeners on the job (held by `client`: bench/waves), then the worker runs
+    it; their outcome and the API's memory while all were open."""
     url = f"ws://127.0.0.1:{served.port}/api/v1/jobs/{job_id}/events"
-    listeners, tasks = await connect_all(url, token, count)
+    wave = await open_wave(url, token, count, client, LISTENERS_TIMEOUT)
     open_mb = api_rss_mb(served)
     start_worker()  # only now: every listener is waiting for the job
-    await until_all_done(tasks, 300)
-    return summarise(listeners), open_mb
+    return summarise(await wave.ended()), open_mb
 
 
 def settle(served: Served, seconds: float) -> float:
@@ -76,25 +79,30 @@ def start_two_workers(env: dict[str, str], logs: Path, server: str = "granian") 
 
 
 async def follow_bare_listeners(
-    served: Served, count: int, signal: Path
+    served: Served, count: int, signal: Path, client: Path | None
 ) -> tuple[FanoutResult, float]:
     """`count` listeners on the bare floor app, told to finish once all are open."""
-    listeners, tasks = await connect_all(f"ws://127.0.0.1:{served.port}/listen", "", count)
+    url = f"ws://127.0.0.1:{served.port}/listen"
+    wave = await open_wave(url, "", count, client, LISTENERS_TIMEOUT)
     open_mb = api_rss_mb(served)
     signal.touch()
-    await until_all_done(tasks, 300)
-    return summarise(listeners), open_mb
+    return summarise(await wave.ended()), open_mb
 
 
 def listener_floor(
-    env: dict[str, str], logs: Path, server: str, count: int, settle_seconds: float
+    env: dict[str, str],
+    logs: Path,
+    server: str,
+    count: int,
+    settle_seconds: float,
+    client: Path | None,
 ) -> ScaleResult:
     """What `server` itself costs per open listener, and keeps after they close."""
     signal = logs / f"finish-{server}"
     served = start_bare_listeners(env, logs, server, signal)
     try:
         before = api_rss_mb(served)
-        fan, open_mb = asyncio.run(follow_bare_listeners(served, count, signal))
+        fan, open_mb = asyncio.run(follow_bare_listeners(served, count, signal, client))
         after = settle(served, settle_seconds)
         return ScaleResult(None, fan, before, open_mb, after, settle_seconds, server)
     finally:
