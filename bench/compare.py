@@ -83,6 +83,18 @@ def compare(
                 side.stop()
         names = {"this": label(PROJECT_DIR), "other": label(other_tree)}
     lines = [f"A/B {BY_ID}, {connections} connections, {count} interleaved rounds of {seconds} s"]
+    medians, failed = median_lines(results, names, lines)
+    (this_rps, this_cpu), (other_rps, other_cpu) = medians["this"], medians["other"]
+    ratios = f"{this_rps / other_rps:.2f}x req/s, {this_cpu / other_cpu:.2f}x CPU per request"
+    lines.append(f"  this/other: {ratios}")
+    return lines, failed
+
+
+def median_lines(
+    results: dict[str, list[LoadResult]], names: dict[str, str], lines: list[str]
+) -> tuple[dict[str, tuple[float, float]], int]:
+    """Each side's rounds and medians appended to `lines`; the medians (req/s, CPU µs per
+    request) by side, and the failed requests of all rounds."""
     medians = {}
     failed = 0
     for name, runs in results.items():
@@ -95,7 +107,4 @@ def compare(
             f"  {name:5} {names[name]}: median {rps:,.0f} req/s, {cpu:,.0f} µs CPU/req"
             f" (rounds {' '.join(f'{run.rps:,.0f}' for run in runs)}; failures {failures})"
         )
-    (this_rps, this_cpu), (other_rps, other_cpu) = medians["this"], medians["other"]
-    ratios = f"{this_rps / other_rps:.2f}x req/s, {this_cpu / other_cpu:.2f}x CPU per request"
-    lines.append(f"  this/other: {ratios}")
-    return lines, failed
+    return medians, failed

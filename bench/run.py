@@ -34,6 +34,8 @@ from bench.compare import compare
 from bench.fanout import FanoutResult, summarise
 from bench.imports import ImportResult, measure_imports
 from bench.load import LoadResult, measure, warm_up
+from bench.miss_rounds import SIDES as MISS_SIDES
+from bench.miss_rounds import Starter, interleaved_misses
 from bench.processes import (
     BIN,
     Served,
@@ -130,6 +132,13 @@ def parse_args() -> argparse.Namespace:
         help="what holds the websocket listeners: the Go client (bench/listener_client; "
         "auto: where `go` is on PATH) or the websockets library in this process",
     )
+    parser.add_argument(
+        "--miss-rounds",
+        type=int,
+        default=4,
+        help="interleaved rounds of the miss path against FastAPI + Motor after the http "
+        "stage, when --servers names both (bench/miss_rounds.py; 0: none)",
+    )
     parser.add_argument("--skip", default="", help="comma list of: http, import, fanout, scale")
     parser.add_argument(
         "--compare",
@@ -211,10 +220,10 @@ def bookapi_starter(server: str, **settings: str) -> Callable[[dict[str, str], P
     return start
 
 
-def http_servers(args: argparse.Namespace) -> dict[str, Callable[[dict[str, str], Path], Served]]:
-    """Every server `--servers` names, bookapi's first (the first is the one compared)."""
+def known_servers(args: argparse.Namespace) -> dict[str, Starter]:
+    """Every server the benchmark can start, by the name `--servers` gives it."""
     bookapi_server = args.bookapi_servers.split(",")[0]
-    known: dict[str, Callable[[dict[str, str], Path], Served]] = {
+    known: dict[str, Starter] = {
         "bookapi": bookapi_starter(bookapi_server),
         # The miss path: no read cache, every read goes to MongoDB.
         "bookapi-nocache": bookapi_starter(bookapi_server, BOOK_CACHE_ENTRIES="0"),
@@ -231,6 +240,12 @@ def http_servers(args: argparse.Namespace) -> dict[str, Callable[[dict[str, str]
     }
     for server in args.bookapi_servers.split(",")[1:]:
         known[f"bookapi-{server}"] = bookapi_starter(server)
+    return known
+
+
+def http_servers(args: argparse.Namespace) -> dict[str, Starter]:
+    """Every server `--servers` names, bookapi's first (the first is the one compared)."""
+    known = known_servers(args)
     wanted = args.servers.split(",") + [
         f"bookapi-{server}" for server in args.bookapi_servers.split(",")[1:]
     ]
@@ -512,6 +527,8 @@ def main() -> int:
     http: list[LoadResult] = []
     imported = fan = None
     scale: ScaleResult | None = None
+    miss_lines: list[str] = []
+    miss_failures = 0
     try:
         started = time.monotonic()
         ids_file = seed(env, args.books, servers, work)
@@ -527,6 +544,16 @@ def main() -> int:
             return 1 if failed_requests else 0
         if "http" not in skip:
             http = run_http(env, args, ids_file, logs)
+            if args.miss_rounds and set(MISS_SIDES) <= set(args.servers.split(",")):
+                miss_lines, miss_failures = interleaved_misses(
+                    known_servers(args),
+                    env,
+                    ids_file,
+                    logs,
+                    args.seconds,
+                    args.connections,
+                    args.miss_rounds,
+                )
         if "import" not in skip:
             imported = measure_imports(args.import_rows, *args.rss_rows)
         if "fanout" not in skip:
@@ -546,9 +573,11 @@ def main() -> int:
             server.stop()
             server.remove_data()
     print_report(http, imported, fan, args)
+    if miss_lines:
+        print("\n".join(miss_lines))
     if scale is not None:
         print("\n".join(scale_lines(scale)))
-    failed = sum(result.failures for result in http)
+    failed = sum(result.failures for result in http) + miss_failures
     if fan is not None:
         failed += fan.listeners - fan.complete
     if scale is not None and scale.fan is not None and scale.keep_alive is not None:
