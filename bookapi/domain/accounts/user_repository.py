@@ -35,8 +35,9 @@ class StoredUser(TypedDict):
     created_at: datetime
     # Absent on accounts made before these existed: read them through the helpers below.
     disabled: NotRequired[bool]
-    # Bumped when every earlier token must stop working (see `token_generation`).
+    # Bumped when every earlier token must stop working (see `token_generation`), and when.
     token_generation: NotRequired[int]
+    generation_started_at: NotRequired[datetime]
 
 
 BY_EMAIL = SortOrder("email_key", descending=False)
@@ -63,7 +64,12 @@ def find_user_by_email_sync(db: SyncDatabase[Any], email: str) -> StoredUser | N
 
 async def ensure_user_indexes(db: Database) -> None:
     await ensure_indexes(
-        db[COLLECTION], [IndexModel([("email_key", ASCENDING)], unique=True, name="email_unique")]
+        db[COLLECTION],
+        [
+            IndexModel([("email_key", ASCENDING)], unique=True, name="email_unique"),
+            # The recent new generations, which web/services/ending_repair.py re-applies.
+            IndexModel([("generation_started_at", ASCENDING)], name="generation_started"),
+        ],
     )
 
 
@@ -120,14 +126,24 @@ async def change_account(
 ) -> StoredUser | None:
     """Apply `changes` (role, disabled, password_hash) to the account; with `end_tokens`,
     start a new token generation too. The account as it is now, or None if it is gone."""
-    update: dict[str, Any] = {"$set": changes} if changes else {}
+    update: dict[str, Any] = {"$set": dict(changes)} if changes else {}
     if end_tokens:
         update["$inc"] = {"token_generation": 1}
+        update.setdefault("$set", {})["generation_started_at"] = utc_now()
     if update:
         # update_one, not find_one_and_update: FerretDB v1 has no projection on findAndModify.
         await db[COLLECTION].update_one({"_id": user_id}, update)
     user: StoredUser | None = await db[COLLECTION].find_one({"_id": user_id}, PUBLIC_PROJECTION)
     return user
+
+
+async def generations_started_since(db: Database, since: datetime) -> list[tuple[str, int]]:
+    """(user id, token generation) of every account that started a new token generation at
+    `since` or later."""
+    cursor = db[COLLECTION].find(
+        {"generation_started_at": {"$gte": since}}, {"token_generation": 1}
+    )
+    return [(str(user["_id"]), token_generation(user)) async for user in cursor]
 
 
 async def set_role(db: Database, email: str, role: Role) -> bool:

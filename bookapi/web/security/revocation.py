@@ -15,20 +15,13 @@ from typing import Any
 from redis.asyncio import Redis
 
 from ..services.app_services import redis_names, settings
-from .token_endings import Ending, claimed_generation, generation_ending, token_ending
+from .generation_store import raise_generation
+from .token_endings import Ending, claimed_generation, token_ending
 
 REVOKED = "The token has been revoked."
 SUPERSEDED = (
     "The token was issued before the account's password changed or it was disabled: sign in again."
 )
-# Raises the stored generation, never lowers it (two changes at once cannot undo one).
-RAISE_GENERATION = """
-local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
-if tonumber(ARGV[1]) > current then
-    redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-end
-return current
-"""
 
 
 def _ttl(claims: dict[str, Any]) -> int:
@@ -76,9 +69,5 @@ async def refusal(redis: Redis, claims: dict[str, Any]) -> str | None:
 
 async def end_earlier_tokens(redis: Redis, user_id: str, generation: int) -> None:
     """Refuse every token of `user_id` issued before `generation`, in every API process at
-    once; kept as long as the longest-lived token issued before it."""
-    keep = int(settings().refresh_token_lifetime.total_seconds()) + 60
-    await redis.eval(
-        RAISE_GENERATION, 1, redis_names().token_generation(user_id), str(generation), str(keep)
-    )
-    await announce(redis, generation_ending(user_id, generation))
+    once."""
+    await raise_generation(redis, redis_names(), settings(), user_id, generation)

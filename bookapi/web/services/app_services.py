@@ -3,8 +3,8 @@
 `AppServices` is made with the app (the parts that need no event loop) and started when
 the app starts serving: the SIGTERM relay (websockets get 1001 before the server stops),
 the connections, then the indexes and the pub/sub hub that feeds the book cache and the
-job listeners; stopped in the reverse order. The order is
-that of `start` and `stop`, so no hook registration decides it.
+job listeners, and the repair of token endings Redis missed; stopped in the reverse order.
+The order is that of `start` and `stop`, so no hook registration decides it.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from ..security.signing_keys import SigningKeys
 from .book_batches import BookBatches
 from .book_cache import BookCache
 from .connections import Connections, StartupWrite
+from .ending_repair import EndingRepair
 from .event_hub import JobEventHub
 from .going_away import ShutdownState, SigtermRelay
 from .heap_trim import HeapTrimmer
@@ -66,6 +67,7 @@ class AppServices:
         self.shutdown = ShutdownState()
         self.sigterm_relay = SigtermRelay(self.shutdown)
         self.heap_trimmer = HeapTrimmer(activity=lambda: TICK.turns)
+        self.ending_repair = EndingRepair(lambda: self.connections, self.redis_names, settings)
         self._index_builders = index_builders
         self._connections: Connections | None = None
         self._pubsub: PubSubHub | None = None
@@ -97,9 +99,11 @@ class AppServices:
         hub.handle(self.redis_names.token_endings_channel, self.open_sockets.on_announcement)
         hub.on_connected.append(self.book_cache.on_subscribed)
         hub.on_connected.append(self.open_sockets.on_resubscribed)
+        hub.on_connected.append(self.ending_repair.on_resubscribed)  # Redis may be back
         hub.on_disconnected.append(self.book_cache.on_unsubscribed)
         hub.start()
         self._pubsub = hub
+        self.ending_repair.start()
         self.heap_trimmer.start()
         # Everything made so far lives as long as the process: out of the collector's sight,
         # so a full collection under load scans only what requests made (a shorter pause).
@@ -140,6 +144,7 @@ class AppServices:
         await self.sigterm_relay.uninstall()  # websockets close while Redis is still there
         TICK.flush()  # the last turn's request lines and counts
         await self.heap_trimmer.stop()
+        await self.ending_repair.stop()
         if self._pubsub is not None:
             await self._pubsub.stop()
             self._pubsub = None
