@@ -14,7 +14,7 @@ from __future__ import annotations
 import statistics
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -58,6 +58,27 @@ def rounds(
     return results
 
 
+def served_in_rounds(
+    starters: list[Callable[[], Served]],
+    ids_file: Path,
+    seconds: int,
+    connections: int,
+    count: int,
+) -> dict[str, list[LoadResult]]:
+    """Start every side, warm each, load them by id in interleaved rounds, stop them all;
+    each side's rounds by its name."""
+    sides: list[Served] = []
+    try:
+        for start in starters:  # inside the try: one that fails to start stops the others
+            sides.append(start())
+        for side in sides:
+            warm_up(side, ids_file, connections)
+        return rounds(sides, ids_file, seconds, connections, count)
+    finally:
+        for side in sides:
+            side.stop()
+
+
 def compare(
     revision: str,
     env: dict[str, str],
@@ -70,17 +91,11 @@ def compare(
     """Serve this checkout and `revision` side by side and load them; the report's lines
     and the number of failed requests."""
     with checked_out(revision) as other_tree:
-        sides: list[Served] = []
-        try:
-            # Started inside the try: a side that fails to start stops the one already up.
-            sides.append(start_bookapi(env, logs, name="this"))
-            sides.append(start_bookapi(env, logs, tree=other_tree, name="other"))
-            for side in sides:
-                warm_up(side, ids_file, connections)
-            results = rounds(sides, ids_file, seconds, connections, count)
-        finally:
-            for side in sides:
-                side.stop()
+        starters = [
+            lambda: start_bookapi(env, logs, name="this"),
+            lambda: start_bookapi(env, logs, tree=other_tree, name="other"),
+        ]
+        results = served_in_rounds(starters, ids_file, seconds, connections, count)
         names = {"this": label(PROJECT_DIR), "other": label(other_tree)}
     lines = [f"A/B {BY_ID}, {connections} connections, {count} interleaved rounds of {seconds} s"]
     medians, failed = median_lines(results, names, lines)

@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.compare import BY_ID, median_lines, rounds
-from bench.load import warm_up
+from bench.compare import BY_ID, median_lines, served_in_rounds
 from bench.processes import Served
 
 Starter = Callable[[dict[str, str], Path], Served]
@@ -28,18 +27,18 @@ def interleaved_misses(
     count: int,
 ) -> tuple[list[str], int]:
     """The report's lines and the failed requests of every round."""
-    sides: list[Served] = []
-    try:
-        for name in SIDES:  # inside the try: one that fails to start stops the other
+
+    def starter(name: str) -> Callable[[], Served]:
+        def start() -> Served:
             served = starters[name](env, logs)
-            served.name = name
-            sides.append(served)
-        for side in sides:
-            warm_up(side, ids_file, connections)
-        results = rounds(sides, ids_file, seconds, connections, count)
-    finally:
-        for side in sides:
-            side.stop()
+            served.name = name  # as --servers names it: the rounds are kept by name
+            return served
+
+        return start
+
+    results = served_in_rounds(
+        [starter(name) for name in SIDES], ids_file, seconds, connections, count
+    )
     lines = [
         f"miss path, interleaved: {BY_ID}, {connections} connections, "
         f"{count} rounds of {seconds} s each"
