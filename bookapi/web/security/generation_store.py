@@ -1,7 +1,7 @@
 """An account's token generation in Redis, where every API process checks tokens against
-it: raised (never lowered) and announced. Free of the running app, so the account routes
-(through revocation.py) and the repair of endings Redis missed (services/ending_repair.py)
-both use it."""
+it: raised (never lowered); and the announcement of any ending. Free of the running app, so
+the account routes and logouts (through revocation.py) and the repair of endings Redis
+missed (services/ending_repair.py) all use it."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from settings import Config
 
 from ...storage.redis_names import RedisNames
-from .token_endings import generation_ending
+from .token_endings import Ending, generation_ending
 
 # Raises the stored generation, never lowers it (two changes at once cannot undo one).
 RAISE_GENERATION = """
@@ -35,6 +35,12 @@ async def raise_generation(
     before = await redis.eval(RAISE_GENERATION, 1, key, str(generation), str(keep))
     if int(before) >= generation:
         return False
-    ending = generation_ending(user_id, generation)
-    await redis.publish(names.token_endings_channel, json.dumps(ending))
+    await announce_ending(redis, names, generation_ending(user_id, generation))
     return True
+
+
+async def announce_ending(redis: Redis, names: RedisNames, ending: Ending) -> None:
+    """Tell every API process about an ending (web/services/open_sockets.py). Best effort:
+    the ending is stored already, and a process that misses it re-checks its sockets when
+    its subscription comes back."""
+    await redis.publish(names.token_endings_channel, json.dumps(ending))

@@ -8,15 +8,14 @@ and a refresh checks it there, so a Redis that lost its data can revive no refre
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
 from redis.asyncio import Redis
 
 from ..services.app_services import redis_names, settings
-from .generation_store import raise_generation
-from .token_endings import Ending, claimed_generation, token_ending
+from .generation_store import announce_ending, raise_generation
+from .token_endings import claimed_generation, token_ending
 
 REVOKED = "The token has been revoked."
 SUPERSEDED = (
@@ -35,14 +34,7 @@ async def revoke(redis: Redis, claims: dict[str, Any]) -> None:
     tokens only: a websocket takes no other) close."""
     await redis.set(redis_names().revoked_token(claims["jti"]), "1", ex=_ttl(claims))
     if claims.get("type") == "access":
-        await announce(redis, token_ending(claims))
-
-
-async def announce(redis: Redis, ending: Ending) -> None:
-    """Tell every API process about an ending (web/services/open_sockets.py). Best effort:
-    the ending is stored already, and a process that misses it re-checks its sockets when
-    its subscription comes back."""
-    await redis.publish(redis_names().token_endings_channel, json.dumps(ending))
+        await announce_ending(redis, redis_names(), token_ending(claims))
 
 
 async def revoke_once(redis: Redis, claims: dict[str, Any]) -> bool:
